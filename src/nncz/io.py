@@ -1,0 +1,338 @@
+"""Table I/O at the edges of nncz: FITS, Parquet, CSV and HDF5, chunked reads, atomic writes.
+
+Every reader returns a :class:`pandas.DataFrame`; every writer goes through a temporary file in
+the destination directory followed by :func:`os.replace`, so a crash never leaves a half-written
+output under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FITS_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz", ".fts")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+
+
+class TableFormatError(ValueError):
+    """The file is not a table nncz can read."""
+
+
+class ColumnError(KeyError):
+    """A required column is missing; the message names the file and lists what exists."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+def table_format(path: str | Path) -> str:
+    """'fits', 'parquet', 'csv' or 'hdf5' from the file name's extension."""
+    name = str(path).lower().split(":")[0] if _has_group(path) else str(path).lower()
+    for fmt, suffixes in (
+        ("fits", FITS_SUFFIXES),
+        ("parquet", PARQUET_SUFFIXES),
+        ("csv", CSV_SUFFIXES),
+        ("hdf5", HDF5_SUFFIXES),
+    ):
+        if name.endswith(suffixes):
+            return fmt
+    raise TableFormatError(
+        f"{path}: unknown table format; use one of .parquet, .fits, .csv, .h5 (or .hdf5)"
+    )
+
+
+def _has_group(path: str | Path) -> bool:
+    text = str(path)
+    return ":" in text and any(f"{s}:" in text.lower() for s in HDF5_SUFFIXES)
+
+
+def _split_group(path: str | Path) -> tuple[Path, str | None]:
+    if _has_group(path):
+        file_part, group = str(path).rsplit(":", 1)
+        return Path(file_part), group
+    return Path(path), None
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    """Raise :class:`ColumnError` naming ``source`` if any of ``columns`` is missing."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ColumnError(
+            f"column(s) {missing} missing from {source}; it has {list(map(str, df.columns))}"
+        )
+
+
+def list_columns(path: str | Path) -> list[str]:
+    """Column names of a table file without reading its rows (where the format allows)."""
+    fmt = table_format(path)
+    file_path, _ = _split_group(path)
+    _check_exists(file_path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(file_path).schema_arrow.names)
+    if fmt == "csv":
+        return list(pd.read_csv(file_path, nrows=0, sep=None if str(path).endswith(".tsv")
+                                else ",").columns)
+    return list(read_table(path).columns)
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+
+
+def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a whole table file into a DataFrame, optionally only ``columns``.
+
+    HDF5 files may be a pandas (PyTables) store or a group of equal-length 1-D datasets;
+    ``file.h5:group`` selects the group.
+    """
+    fmt = table_format(path)
+    file_path, group = _split_group(path)
+    _check_exists(file_path)
+    try:
+        df = _READERS[fmt](file_path, group)
+    except (ColumnError, FileNotFoundError):
+        raise
+    except Exception as error:  # noqa: BLE001 - every reader failure means "not a table"
+        raise TableFormatError(f"{path}: cannot be read as a {fmt} table ({error})") from error
+    if columns is not None:
+        require_columns(df, columns, str(path))
+        df = df[list(columns)]
+    return df
+
+
+def _read_parquet(path: Path, group: str | None) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _read_csv(path: Path, group: str | None) -> pd.DataFrame:
+    sep = "\t" if path.name.endswith(".tsv") else ","
+    return pd.read_csv(path, sep=sep, comment="#")
+
+
+def _read_fits(path: Path, group: str | None) -> pd.DataFrame:
+    from astropy.table import Table
+
+    table = Table.read(path, format="fits", hdu=1 if group is None else group)
+    return _astropy_to_pandas(table)
+
+
+def _astropy_to_pandas(table) -> pd.DataFrame:
+    columns = {}
+    for name in table.colnames:
+        values = np.asarray(table[name])
+        if values.ndim > 1:
+            for k in range(values.shape[1]):
+                columns[f"{name}_{k}"] = values[:, k]
+            continue
+        if values.dtype.kind == "S":
+            values = np.char.strip(np.char.decode(values, "ascii"))
+        elif values.dtype.kind == "U":
+            values = np.char.strip(values)
+        if values.dtype.byteorder not in ("=", "|"):
+            values = values.astype(values.dtype.newbyteorder("="))
+        columns[name] = values
+    return pd.DataFrame(columns)
+
+
+def _read_hdf5(path: Path, group: str | None) -> pd.DataFrame:
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        if "pandas_type" in handle.attrs or any(
+            "pandas_type" in handle[k].attrs for k in handle.keys()
+        ):
+            return pd.read_hdf(path, key=group) if group else pd.read_hdf(path)
+        node = handle[group] if group else handle
+        if isinstance(node, h5py.Dataset) and node.dtype.names:
+            return pd.DataFrame(node[()])
+        datasets = _one_dimensional_datasets(node)
+        if "nncz_columns" in node.attrs:  # keep the written column order
+            order = json.loads(node.attrs["nncz_columns"])
+            datasets = {name: datasets[name] for name in order if name in datasets}
+        if not datasets:
+            groups = [k for k in node.keys() if isinstance(node[k], h5py.Group)]
+            if len(groups) == 1:
+                datasets = _one_dimensional_datasets(node[groups[0]])
+        if not datasets:
+            raise TableFormatError(f"{path}: no group of 1-D datasets found (try file.h5:GROUP)")
+        return pd.DataFrame(datasets)
+
+
+def _one_dimensional_datasets(node) -> dict[str, np.ndarray]:
+    import h5py
+
+    return {
+        name: node[name][()]
+        for name in node.keys()
+        if isinstance(node[name], h5py.Dataset) and node[name].ndim == 1
+    }
+
+
+_READERS = {"parquet": _read_parquet, "csv": _read_csv, "fits": _read_fits, "hdf5": _read_hdf5}
+
+
+def iter_table_chunks(
+    path: str | Path, chunk_rows: int = 200_000, columns: Sequence[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Yield consecutive row chunks of a table with bounded memory.
+
+    Parquet is read by record batches and CSV by pandas chunks, so memory stays bounded
+    whatever the file size; FITS is memory-mapped; HDF5 datasets are sliced.
+    """
+    fmt = table_format(path)
+    file_path, group = _split_group(path)
+    _check_exists(file_path)
+    if columns is not None:
+        require_columns(pd.DataFrame(columns=list_columns(path)), columns, str(path))
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(file_path)
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield batch.to_pandas()
+    elif fmt == "csv":
+        sep = "\t" if file_path.name.endswith(".tsv") else ","
+        yield from pd.read_csv(
+            file_path, sep=sep, comment="#", usecols=columns, chunksize=chunk_rows
+        )
+    elif fmt == "fits":
+        yield from _iter_fits(file_path, chunk_rows, columns)
+    else:
+        table = read_table(path, columns)
+        for start in range(0, len(table), chunk_rows):
+            yield table.iloc[start : start + chunk_rows].reset_index(drop=True)
+
+
+def _iter_fits(path: Path, chunk_rows: int, columns: Sequence[str] | None):
+    from astropy.io import fits
+    from astropy.table import Table
+
+    with fits.open(path, memmap=True) as hdus:
+        data = hdus[1].data
+        names = list(columns) if columns is not None else list(data.columns.names)
+        for start in range(0, len(data), chunk_rows):
+            rows = data[start : start + chunk_rows]
+            yield _astropy_to_pandas(Table({n: rows[n] for n in names}))
+
+
+def _atomic_target(path: Path) -> tuple[int, Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    os.close(handle)
+    return handle, Path(temp_name)
+
+
+def atomic_write(path: str | Path, write) -> Path:
+    """Call ``write(temp_path)`` then rename the temporary file to ``path``."""
+    path = Path(path)
+    _, temp_path = _atomic_target(path)
+    try:
+        write(temp_path)
+        os.replace(temp_path, path)
+    except BaseException:
+        temp_path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(df: pd.DataFrame, path: str | Path, meta: dict | None = None) -> Path:
+    """Write ``df`` to ``path`` (format from the extension) atomically, with metadata."""
+    fmt = table_format(path)
+    meta = meta or {}
+    file_path, group = _split_group(path)
+
+    def write(temp: Path) -> None:
+        if fmt == "parquet":
+            _write_parquet(df, temp, meta)
+        elif fmt == "csv":
+            df.to_csv(temp, index=False, compression="gzip" if str(path).endswith(".gz") else None)
+        elif fmt == "fits":
+            _write_fits(df, temp, meta)
+        else:
+            _write_hdf5(df, temp, group or "data", meta)
+
+    return atomic_write(file_path, write)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path, meta: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    existing = table.schema.metadata or {}
+    extra = {b"nncz": json.dumps(meta, default=str).encode()} if meta else {}
+    pq.write_table(table.replace_schema_metadata({**existing, **extra}), path)
+
+
+def _write_fits(df: pd.DataFrame, path: Path, meta: dict) -> None:
+    from astropy.table import Table
+
+    columns = {}
+    for name in df.columns:
+        values = df[name].to_numpy()
+        if values.dtype == object:
+            values = values.astype(str)
+        columns[name] = values
+    table = Table(columns)
+    for key, value in meta.items():
+        text = value if isinstance(value, str | int | float | bool) else json.dumps(value)
+        table.meta[_fits_key(key)] = text if not isinstance(text, str) else text[:68]
+    if meta:
+        table.meta["COMMENT"] = "nncz metadata: " + json.dumps(meta, default=str)[:4000]
+    table.write(path, format="fits", overwrite=True)
+
+
+def _fits_key(key: str) -> str:
+    key = key.upper().replace(" ", "_")
+    return key if len(key) <= 8 else "HIERARCH " + key
+
+
+def _write_hdf5(df: pd.DataFrame, path: Path, group: str, meta: dict) -> None:
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        node = handle.create_group(group)
+        for name in df.columns:
+            values = df[name].to_numpy()
+            if values.dtype == object:
+                values = values.astype("S")
+            node.create_dataset(name, data=values)
+        node.attrs["nncz_columns"] = json.dumps([str(c) for c in df.columns])
+        for key, value in meta.items():
+            node.attrs[key] = json.dumps(value, default=str)
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The nncz metadata written with :func:`write_table` (Parquet and HDF5)."""
+    fmt = table_format(path)
+    file_path, group = _split_group(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        raw = (pq.read_schema(file_path).metadata or {}).get(b"nncz")
+        return json.loads(raw) if raw else {}
+    if fmt == "hdf5":
+        import h5py
+
+        with h5py.File(file_path, "r") as handle:
+            attrs = handle[group or "data"].attrs
+            return {k: json.loads(v) for k, v in attrs.items() if k != "nncz_columns"}
+    if fmt == "fits":
+        from astropy.io import fits
+
+        header = fits.getheader(file_path, 1)
+        return {k: header[k] for k in header if k not in ("COMMENT", "HISTORY", "")}
+    return {}

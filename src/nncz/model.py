@@ -1,0 +1,119 @@
+"""The residual MLP that maps standardised photometric features to logits over redshift bins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+
+
+class ResidualBlock(nn.Module):
+    """Linear -> BatchNorm -> activation -> Dropout, plus a skip connection.
+
+    The skip is the identity when the widths match, a bias-free linear projection otherwise.
+    """
+
+    def __init__(self, n_in: int, n_out: int, dropout: float, activation: str) -> None:
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+        self.norm = nn.BatchNorm1d(n_out)
+        self.activation = ACTIVATIONS[activation]()
+        self.dropout = nn.Dropout(dropout)
+        self.skip = nn.Identity() if n_in == n_out else nn.Linear(n_in, n_out, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.activation(self.norm(self.linear(x)))) + self.skip(x)
+
+
+class ResidualMLP(nn.Module):
+    """Residual multilayer perceptron with one output per redshift bin (or one for regression).
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    n_outputs : int
+        Number of outputs: the number of redshift bins for NNC, 1 for the regression baseline.
+    hidden : sequence of int
+        Widths of the residual blocks (default the method's [512, 256, 128, 64]).
+    dropout : float
+        Dropout probability after each block's activation.
+    activation : str
+        One of :data:`ACTIVATIONS`.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_outputs: int,
+        hidden: Sequence[int] = (512, 256, 128, 64),
+        dropout: float = 0.1,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation {activation!r} unknown; choose from {list(ACTIVATIONS)}")
+        widths = [n_features, *hidden]
+        self.blocks = nn.ModuleList(
+            ResidualBlock(a, b, dropout, activation) for a, b in zip(widths[:-1], widths[1:])
+        )
+        self.head = nn.Linear(widths[-1], n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+class FoldedMLP(nn.Module):
+    """Inference-only copy of a :class:`ResidualMLP` with batch norm folded into the linears.
+
+    In evaluation mode ``BN(Wx + b) = W'x + b'`` with ``W' = s W`` and ``b' = s (b - mu) + beta``
+    where ``s = gamma / sqrt(var + eps)``; dropout is the identity. Folding removes a pass over
+    every activation per block, which is what limits an unfused MLP of this size on a CPU.
+    """
+
+    def __init__(self, model: ResidualMLP) -> None:
+        super().__init__()
+        self.linears = nn.ModuleList()
+        self.skips = nn.ModuleList()
+        self.activations = nn.ModuleList()
+        for block in model.blocks:
+            self.linears.append(_fold(block.linear, block.norm))
+            self.skips.append(block.skip)
+            self.activations.append(block.activation)
+        self.head = model.head
+        self.eval()
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for linear, skip, activation in zip(self.linears, self.skips, self.activations):
+            x = activation(linear(x)) + skip(x)
+        return self.head(x)
+
+
+def _fold(linear: nn.Linear, norm: nn.BatchNorm1d) -> nn.Linear:
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    folded = nn.Linear(linear.in_features, linear.out_features)
+    with torch.no_grad():
+        folded.weight.copy_(linear.weight * scale[:, None])
+        folded.bias.copy_((linear.bias - norm.running_mean) * scale + norm.bias)
+    return folded
+
+
+def flops_per_sample(model: ResidualMLP) -> int:
+    """Multiply-add FLOPs (2 per MAC) of one forward pass, counting the linears only."""
+    total = 0
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features
+    return total

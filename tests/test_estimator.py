@@ -1,0 +1,90 @@
+import json
+
+import numpy as np
+import pytest
+
+from conftest import FEATURES, synthetic_catalog
+from nncz.estimator import NNCEstimator
+from nncz.grid import RedshiftGrid
+from nncz.io import ColumnError
+from nncz.metrics import point_metrics
+from nncz.pdf import PRODUCT_COLUMNS
+
+
+def small_estimator(**kwargs):
+    params = dict(grid=RedshiftGrid(0, 1.5, 150), hidden=(64, 32), max_epochs=25, batch_size=256,
+                  patience=5, verbose=False, lr=2e-3)
+    params.update(kwargs)
+    return NNCEstimator(**params)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train = synthetic_catalog(4000, seed=1)
+    return small_estimator().fit(train, FEATURES), synthetic_catalog(1000, seed=2)
+
+
+def test_learns_the_colour_redshift_relation(fitted):
+    estimator, test = fitted
+    products = estimator.predict(test)
+    assert list(products.columns) == [*PRODUCT_COLUMNS, "nncz_flag"]
+    metrics = point_metrics(products.z_phot_mean, test.z_spec)
+    # the redshift spread is ~0.33; a model that learned nothing has sigma_NMAD ~ 0.2
+    assert metrics["sigma_nmad"] < 0.05
+    assert 0 < estimator.temperature_ < 20
+    assert len(estimator.history_) >= 5 and "val_sigma_nmad" in estimator.history_[0]
+
+
+def test_save_load_gives_identical_predictions(fitted, tmp_path):
+    estimator, test = fitted
+    estimator.save(tmp_path / "model")
+    files = sorted(p.name for p in (tmp_path / "model").iterdir())
+    assert files == ["model.safetensors", "nncz_model.json"]
+    config = json.loads((tmp_path / "model" / "nncz_model.json").read_text())
+    assert config["features"] == FEATURES and config["grid"]["n_bins"] == 150
+    assert {"temperature", "scaler", "training", "versions", "metrics_validation"} <= set(config)
+    loaded = NNCEstimator.load(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict_pdf(test), estimator.predict_pdf(test))
+
+
+def test_calibrated_and_uncalibrated_differ_by_temperature(fitted):
+    estimator, test = fitted
+    raw = estimator.predict_pdf(test.head(5), calibrated=False)
+    cal = estimator.predict_pdf(test.head(5))
+    expected = raw ** (1 / estimator.temperature_)
+    np.testing.assert_allclose(cal, expected / expected.sum(1, keepdims=True), rtol=2e-3,
+                               atol=1e-7)
+
+
+def test_wrong_column_is_named(fitted):
+    estimator, test = fitted
+    with pytest.raises(ColumnError, match="mag_g.*missing from input table"):
+        estimator.predict(test.drop(columns=["mag_g"]))
+    with pytest.raises(ColumnError, match="mag_x"):
+        small_estimator().fit(test, ["mag_x"])
+
+
+def test_bad_rows_get_nan_products_and_flag(fitted):
+    estimator, test = fitted
+    test = test.head(4).copy()
+    test.loc[test.index[1], "mag_u"] = 99.0
+    test.loc[test.index[2], "magerr_r"] = np.inf
+    products = estimator.predict(test)
+    assert products.nncz_flag.tolist() == [0, 1, 1, 0]
+    assert products.z_phot_mean.isna().tolist() == [False, True, True, False]
+
+
+def test_fill_policy_trains_with_non_detections():
+    train = synthetic_catalog(1500, seed=3)
+    train.loc[train.index[::7], "mag_u"] = 99.0
+    estimator = small_estimator(bad_values="fill", max_epochs=3).fit(train, FEATURES)
+    products = estimator.predict(train.head(20))
+    assert products.z_phot_mean.notna().all() and (products.nncz_flag == 0).all()
+    assert estimator.policy.indicator_features_ == ["mag_u"]
+
+
+def test_seeded_training_is_reproducible():
+    train = synthetic_catalog(600, seed=4)
+    a = small_estimator(max_epochs=2).fit(train, FEATURES)
+    b = small_estimator(max_epochs=2).fit(train, FEATURES)
+    np.testing.assert_array_equal(a.predict_pdf(train), b.predict_pdf(train))

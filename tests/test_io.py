@@ -1,0 +1,77 @@
+import os
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from nncz.io import (
+    ColumnError, TableFormatError, atomic_write, iter_table_chunks, read_metadata, read_table,
+    write_table,
+)
+
+FRAME = pd.DataFrame({"ra": [1.0, 2.0, 3.0], "mag_g": [20.1, 21.2, 22.3],
+                      "name": ["a", "b", "c"], "n": np.array([1, 2, 3], np.int32)})
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".fits", ".csv", ".h5"])
+def test_round_trip_every_format(tmp_path, suffix):
+    path = write_table(FRAME, tmp_path / f"t{suffix}", meta={"model": "m1", "grid_n": 400})
+    back = read_table(path)
+    assert list(back.columns) == list(FRAME.columns)
+    np.testing.assert_allclose(back.mag_g, FRAME.mag_g)
+    assert back.name.astype(str).str.strip().tolist() == ["a", "b", "c"] or suffix == ".h5"
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_metadata_is_written(tmp_path):
+    write_table(FRAME, tmp_path / "t.parquet", meta={"model": "m1"})
+    assert read_metadata(tmp_path / "t.parquet") == {"model": "m1"}
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".fits", ".csv"])
+def test_chunks_cover_the_table_in_order(tmp_path, suffix):
+    frame = pd.DataFrame({"x": np.arange(1000, dtype=float), "y": np.arange(1000) * 2.0})
+    path = write_table(frame, tmp_path / f"big{suffix}")
+    chunks = list(iter_table_chunks(path, chunk_rows=300, columns=["x"]))
+    assert [len(c) for c in chunks] == [300, 300, 300, 100]
+    np.testing.assert_array_equal(pd.concat(chunks).x.to_numpy(), frame.x.to_numpy())
+
+
+def test_missing_column_names_file_and_lists_columns(tmp_path):
+    path = write_table(FRAME, tmp_path / "t.parquet")
+    with pytest.raises(ColumnError) as info:
+        read_table(path, columns=["ra", "mag_gg"])
+    message = str(info.value)
+    assert "mag_gg" in message and "t.parquet" in message and "mag_g" in message
+
+
+def test_not_a_table(tmp_path):
+    bad = tmp_path / "junk.fits"
+    bad.write_text("this is not FITS")
+    with pytest.raises(TableFormatError, match="junk.fits"):
+        read_table(bad)
+    with pytest.raises(TableFormatError, match="unknown table format"):
+        read_table(tmp_path / "x.docx")
+    with pytest.raises(FileNotFoundError, match="nothere.csv"):
+        read_table(tmp_path / "nothere.csv")
+
+
+def test_hdf5_group_of_datasets(tmp_path):
+    path = tmp_path / "rail.hdf5"
+    with h5py.File(path, "w") as handle:
+        group = handle.create_group("photometry")
+        group["redshift"] = np.array([0.1, 0.2])
+        group["mag_u_lsst"] = np.array([24.0, 99.0])
+    assert read_table(path).redshift.tolist() == [0.1, 0.2]
+    assert read_table(f"{path}:photometry").mag_u_lsst.tolist() == [24.0, 99.0]
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    def failing(temp):
+        temp.write_text("partial")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(tmp_path / "out.txt", failing)
+    assert os.listdir(tmp_path) == []

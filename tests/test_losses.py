@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+import torch
+
+from nncz.grid import RedshiftGrid
+from nncz.losses import bin_nll, crps_binned, huber
+from nncz.metrics import crps
+
+
+def test_torch_crps_equals_numpy_crps_and_has_gradients():
+    grid = RedshiftGrid()
+    rng = np.random.default_rng(0)
+    logits = torch.tensor(rng.normal(size=(7, 400)), requires_grad=True)
+    z = torch.tensor(rng.uniform(0, 2, 7))
+    loss = crps_binned(logits, z, torch.tensor(grid.centres), grid.width)
+    pdf = torch.softmax(logits, 1).detach().numpy()
+    assert float(loss) == pytest.approx(crps(pdf, grid, z.numpy()).mean(), rel=1e-10)
+    loss.backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+
+
+def test_crps_is_minimised_by_the_true_bin():
+    grid = RedshiftGrid(0, 1, 10)
+    centres = torch.tensor(grid.centres)
+    z = torch.tensor([0.43])
+    losses = []
+    for k in range(10):
+        logits = torch.full((1, 10), -30.0)
+        logits[0, k] = 30.0
+        losses.append(float(crps_binned(logits, z, centres, grid.width)))
+    assert int(np.argmin(losses)) == 4
+
+
+def test_bin_nll_and_huber():
+    logits = torch.log(torch.tensor([[0.25, 0.5, 0.25]]))
+    assert float(bin_nll(logits, torch.tensor([1]))) == pytest.approx(np.log(2))
+    assert float(huber(torch.tensor([0.0, 3.0]), torch.tensor([0.5, 0.0]), delta=1.0)) == \
+        pytest.approx((0.5 * 0.25 + (3 - 0.5)) / 2)
