@@ -14,7 +14,8 @@ def test_torch_crps_equals_numpy_crps_and_has_gradients():
     z = torch.tensor(rng.uniform(0, 2, 7))
     loss = crps_binned(logits, z, torch.tensor(grid.centres), grid.width)
     pdf = torch.softmax(logits, 1).detach().numpy()
-    assert float(loss) == pytest.approx(crps(pdf, grid, z.numpy()).mean(), rel=1e-10)
+    # nncz.metrics works on float32 PDFs (as predicted): agreement to float32 rounding
+    assert float(loss) == pytest.approx(crps(pdf, grid, z.numpy()).mean(), rel=1e-5)
     loss.backward()
     assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
 

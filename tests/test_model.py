@@ -26,6 +26,7 @@ def test_identity_skip_when_widths_match_and_configurable_activation():
 def test_folded_model_matches_eval_model():
     torch.manual_seed(0)
     model = ResidualMLP(12, 400)
+    torch.nn.init.normal_(model.head.weight)  # the zero head would make the check trivial
     model.train()
     for _ in range(3):  # give batch norm non-trivial running statistics
         model(torch.randn(256, 12) * 3 + 1)
@@ -41,3 +42,9 @@ def test_flops_count():
     linear_macs = 12 * 512 + 512 * 256 + 256 * 128 + 128 * 64 + 64 * 400
     skip_macs = 12 * 512 + 512 * 256 + 256 * 128 + 128 * 64
     assert flops_per_sample(model) == 2 * (linear_macs + skip_macs)
+
+
+def test_head_starts_at_the_uniform_pdf():
+    model = ResidualMLP(5, 40).eval()
+    probabilities = torch.softmax(model(torch.randn(3, 5)), dim=1)
+    torch.testing.assert_close(probabilities, torch.full((3, 40), 1 / 40))

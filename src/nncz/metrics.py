@@ -54,8 +54,7 @@ def crps(pdf: np.ndarray, grid: RedshiftGrid, z_spec: np.ndarray) -> np.ndarray:
 
     ``F_i`` is the CDF at the end of bin ``i`` and ``z_i`` the bin centre, as in the method.
     """
-    pdf = normalise(pdf)
-    cumulative = np.cumsum(pdf, axis=1)
+    cumulative = np.cumsum(normalise(pdf), axis=1, dtype=np.float64)
     step = grid.centres[None, :] >= np.asarray(z_spec, dtype=np.float64)[:, None]
     return ((cumulative - step) ** 2).sum(axis=1) * grid.width
 

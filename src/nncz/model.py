@@ -67,6 +67,12 @@ class ResidualMLP(nn.Module):
             ResidualBlock(a, b, dropout, activation) for a, b in zip(widths[:-1], widths[1:])
         )
         self.head = nn.Linear(widths[-1], n_outputs)
+        # A zero head starts every object at the uniform PDF. The CRPS gradient on the logits is
+        # p_k times a cumulative (smooth in k) term, so from a uniform start neighbouring bins
+        # move together; a random head instead freezes its random bin-to-bin pattern into
+        # comb-like PDFs (measured: validation NLL 11.0 vs 3.6 nats on a test catalog).
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:

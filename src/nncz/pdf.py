@@ -26,15 +26,20 @@ PRODUCT_COLUMNS = (
 
 
 def normalise(pdf: np.ndarray) -> np.ndarray:
-    """Return ``pdf`` divided by its sum over bins (rows summing to 0 stay 0)."""
-    pdf = np.asarray(pdf, dtype=np.float64)
-    total = pdf.sum(axis=-1, keepdims=True)
-    return np.divide(pdf, total, out=np.zeros_like(pdf), where=total > 0)
+    """Return ``pdf`` as float32 rows summing to 1 (rows summing to 0 stay 0).
+
+    Rows that already sum to 1 within 1e-5 (softmax output) are passed through without a copy.
+    """
+    pdf = np.asarray(pdf, dtype=np.float32)
+    total = pdf.sum(axis=-1, keepdims=True, dtype=np.float64)
+    if np.all(np.abs(total - 1.0) < 1e-5):
+        return pdf
+    return np.divide(pdf, total, out=np.zeros_like(pdf), where=total > 0).astype(np.float32)
 
 
 def cdf_at_edges(pdf: np.ndarray) -> np.ndarray:
     """Cumulative probability at the grid edges, shape (N, n_bins + 1), starting at 0."""
-    edges_cdf = np.zeros((*pdf.shape[:-1], pdf.shape[-1] + 1), dtype=np.float64)
+    edges_cdf = np.zeros((*pdf.shape[:-1], pdf.shape[-1] + 1), dtype=np.float32)
     np.cumsum(pdf, axis=-1, out=edges_cdf[..., 1:])
     return edges_cdf
 
@@ -55,29 +60,31 @@ def cdf_at(pdf: np.ndarray, grid: RedshiftGrid, z: np.ndarray) -> np.ndarray:
 
 def _quantiles_from_edges(edges_cdf: np.ndarray, pdf: np.ndarray, grid: RedshiftGrid,
                           levels: np.ndarray) -> np.ndarray:
-    """Quantiles (N, len(levels)) by one batched binary search over all rows at once.
+    """Quantiles (N, len(levels)) by a binary search run on all rows and levels at once.
 
-    Row ``r``'s CDF is shifted by ``2 r`` so that the concatenation of all rows is sorted and a
-    single :func:`numpy.searchsorted` finds, for each row and level, the first bin whose upper
-    edge reaches the level.
+    Each of the ~log2(n_bins) steps gathers one CDF value per row and level, so the cost is
+    O(N log n_bins) and no (N, n_bins)-sized temporary is made.
     """
     n_rows, n_bins = pdf.shape
-    offsets = 2.0 * np.arange(n_rows)[:, None]
-    upper = (edges_cdf[:, 1:] + offsets).ravel()
-    targets = (levels[None, :] + offsets).ravel()
-    flat = np.searchsorted(upper, targets, side="left").reshape(n_rows, len(levels))
-    index = np.clip(flat - np.arange(n_rows)[:, None] * n_bins, 0, n_bins - 1)
-    rows = np.arange(n_rows)[:, None]
-    below = edges_cdf[rows, index]
-    mass = pdf[rows, index]
-    fraction = np.divide(levels[None, :] - below, mass, out=np.full(mass.shape, 0.5),
+    upper = edges_cdf[:, 1:]
+    targets = np.broadcast_to(levels.astype(np.float32), (n_rows, len(levels)))
+    low = np.zeros(targets.shape, dtype=np.int64)  # first bin whose upper CDF >= level
+    high = np.full(targets.shape, n_bins - 1, dtype=np.int64)
+    while np.any(low < high):
+        middle = (low + high) // 2
+        reached = np.take_along_axis(upper, middle, axis=1) >= targets
+        high = np.where(reached, middle, high)
+        low = np.where(reached, low, middle + 1)
+    below = np.take_along_axis(edges_cdf, low, axis=1)
+    mass = np.take_along_axis(pdf, low, axis=1)
+    fraction = np.divide(targets - below, mass, out=np.full(mass.shape, 0.5, np.float32),
                          where=mass > 0)
-    return grid.edges[index] + np.clip(fraction, 0.0, 1.0) * grid.width
+    return grid.edges[low] + np.clip(fraction, 0.0, 1.0) * grid.width
 
 
 def quantile(pdf: np.ndarray, grid: RedshiftGrid, q: float) -> np.ndarray:
     """Redshift below which each PDF holds probability ``q`` (shape (N,))."""
-    pdf = np.asarray(pdf, dtype=np.float64)
+    pdf = normalise(pdf)
     return _quantiles_from_edges(cdf_at_edges(pdf), pdf, grid, np.array([q]))[:, 0]
 
 
@@ -105,8 +112,10 @@ def pdf_products(pdf: np.ndarray, grid: RedshiftGrid, alpha: float = 0.03) -> pd
     """
     pdf = normalise(pdf)
     centres = grid.centres
-    mean = pdf @ centres
-    variance = np.maximum(pdf @ centres**2 - mean**2, 0.0)
+    centres32 = centres.astype(np.float32)
+    mean = pdf @ centres32  # float32 x float32 stays in BLAS; mixed dtypes would not
+    # variance as sum p (z - mean)^2: E[z^2] - E[z]^2 cancels badly in float32 for sharp PDFs
+    variance = np.einsum("ij,ij->i", pdf, np.square(centres32[None, :] - mean[:, None]))
     edges_cdf = cdf_at_edges(pdf)
     half_window = alpha * (1.0 + mean)
     z_conf = (_cdf_from_edges(edges_cdf, pdf, grid, mean + half_window)
