@@ -1,0 +1,100 @@
+"""Evaluation report: metrics.json, binned metrics and the standard figures in one directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nncz.io import atomic_write, write_table
+from nncz.metrics import binned_metrics, evaluate, pit, stacked_nz
+from nncz.pdfio import PDFSet, uncalibrate
+
+log = logging.getLogger("nncz")
+
+
+def evaluation_report(
+    table: pd.DataFrame,
+    truth: str,
+    point: str,
+    pdfs: PDFSet | None,
+    by: list[str],
+    out_dir: Path,
+    z_bins: np.ndarray | None = None,
+) -> dict:
+    """Compute the metrics of ``table[point]`` against ``table[truth]`` and write the report.
+
+    Rows whose point estimate or truth is not finite (e.g. flagged inputs) are left out and
+    counted in ``metrics.json`` as ``n_excluded``.
+
+    Returns
+    -------
+    dict with ``overall`` (metrics), ``binned`` (column -> DataFrame) and ``figures`` (paths).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    z_spec = table[truth].to_numpy(np.float64)
+    z_phot = table[point].to_numpy(np.float64)
+    usable = np.isfinite(z_spec) & np.isfinite(z_phot)
+    pdf = grid = pdf_raw = None
+    if pdfs is not None:
+        usable &= np.isfinite(pdfs.pdf).all(axis=1)
+        pdf, grid = pdfs.pdf[usable], pdfs.grid
+        pdf_raw = uncalibrate(PDFSet(pdf, grid, pdfs.temperature)) if pdfs.temperature != 1 \
+            else None
+    z_spec, z_phot = z_spec[usable], z_phot[usable]
+    overall = evaluate(z_phot, z_spec, pdf, grid)
+    overall["n_excluded"] = int((~usable).sum())
+    if pdf_raw is not None:
+        overall["pit_ks_uncalibrated"] = evaluate(z_phot, z_spec, pdf_raw, grid)["pit_ks"]
+        overall["crps_uncalibrated"] = evaluate(z_phot, z_spec, pdf_raw, grid)["crps"]
+        overall["temperature"] = pdfs.temperature
+    z_edges = z_bins if z_bins is not None else _z_edges(z_spec)
+    binned = {truth: binned_metrics(z_phot, z_spec, z_spec, z_edges, pdf, grid)}
+    for column in by:
+        values = table[column].to_numpy()[usable]
+        binned[column] = binned_metrics(z_phot, z_spec, values, None, pdf, grid)
+    for column, frame in binned.items():
+        write_table(frame, out_dir / f"metrics_by_{column}.csv")
+    text = json.dumps(overall, indent=2)
+    atomic_write(out_dir / "metrics.json", lambda temp: temp.write_text(text))
+    figures = _figures(z_spec, z_phot, pdf, pdf_raw, grid, binned[truth], overall, out_dir)
+    return {"overall": overall, "binned": binned, "figures": figures}
+
+
+def _z_edges(z_spec: np.ndarray) -> np.ndarray:
+    top = float(np.nanmax(z_spec)) if z_spec.size else 1.0
+    return np.linspace(0.0, max(top, 0.1) * 1.0001, 13)
+
+
+def _figures(z_spec, z_phot, pdf, pdf_raw, grid, by_z, overall, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nncz import plots
+
+    paths: list[Path] = []
+
+    def save(fig, name: str) -> None:
+        paths.append(out_dir / f"{name}.png")
+        plots.save_figure(fig, paths[-1])
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+    save(plots.plot_zphot_zspec(z_spec, z_phot), "zphot_vs_zspec")
+    curve = by_z.rename(columns={"bin_centre": "z_centre"})
+    save(plots.plot_metric_vs_z({"this model": curve}, metric="sigma_nmad"), "sigma_nmad_vs_z")
+    if pdf is not None:
+        pit_cal = pit(pdf, grid, z_spec)
+        pit_raw = pit(pdf_raw, grid, z_spec) if pdf_raw is not None else None
+        if pit_raw is not None:
+            save(plots.plot_pit(pit_raw, pit_cal, temperature=overall.get("temperature")), "pit")
+        else:
+            save(plots.plot_pit(pit_cal), "pit")
+        nz = stacked_nz(pdf, grid)
+        save(plots.plot_nz(grid.centres, nz["nz_phot"].to_numpy(), z_spec), "nz")
+    return paths

@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FEATURES, synthetic_catalog
+from nncz.cli import main
+from nncz.io import read_table
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    work = tmp_path_factory.mktemp("cli")
+    table = synthetic_catalog(2000, seed=5)
+    table.loc[table.index[3], "mag_g"] = 99.0  # a sentinel: dropped in training, flagged later
+    table.to_csv(work / "train.csv", index=False)
+    code = main(["-q", "train", str(work / "train.csv"), "--features", ",".join(FEATURES),
+                 "--target", "z_spec", "--output", str(work / "model"), "--max-epochs", "4",
+                 "--seed", "1", "--zmax", "1.5", "--nbins", "150", "--batch-size", "256",
+                 "--hidden", "64,32"])
+    assert code == 0
+    return work, table
+
+
+def test_train_writes_a_model_directory(trained):
+    work, _ = trained
+    config = json.loads((work / "model" / "nncz_model.json").read_text())
+    assert config["grid"] == {"z_min": 0.0, "z_max": 1.5, "n_bins": 150}
+    assert len(config["history"]) == 4
+    assert not (work / "model" / "checkpoint" / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".fits", ".csv", ".h5"])
+def test_predict_keeps_row_order_and_columns(trained, suffix):
+    work, table = trained
+    out = work / f"pred{suffix}"
+    assert main(["-q", "predict", str(work / "model"), str(work / "train.csv"), "--output",
+                 str(out), "--keep", "z_spec", "--chunk-rows", "700"]) == 0
+    predictions = read_table(out)
+    assert len(predictions) == len(table)
+    np.testing.assert_allclose(predictions.z_spec, table.z_spec)
+    assert {"z_phot_mean", "z_phot_mode", "z_phot_median", "z_phot_std", "z_phot_l68",
+            "z_phot_u68", "z_phot_l95", "z_phot_u95", "z_conf"} <= set(predictions.columns)
+    assert predictions.nncz_flag.iloc[3] == 1 and np.isnan(predictions.z_phot_mean.iloc[3])
+
+
+def test_predict_evaluate_chain_with_pdfs(trained, capsys):
+    work, table = trained
+    assert main(["-q", "predict", str(work / "model"), str(work / "train.csv"), "--output",
+                 str(work / "p.parquet"), "--keep", "z_spec,mag_r", "--pdf-output",
+                 str(work / "pdf.h5")]) == 0
+    assert main(["-q", "evaluate", str(work / "p.parquet"), "--truth", "z_spec", "--pdf",
+                 str(work / "pdf.h5"), "--by", "mag_r", "--output", str(work / "report")]) == 0
+    metrics = json.loads((work / "report" / "metrics.json").read_text())
+    assert metrics["n"] == len(table) - 1 and metrics["n_excluded"] == 1
+    assert {"sigma_nmad", "eta", "bias", "sigma", "crps", "pit_ks",
+            "pit_ks_uncalibrated"} <= set(metrics)
+    figures = {p.name for p in (work / "report").glob("*.png")}
+    assert figures == {"zphot_vs_zspec.png", "sigma_nmad_vs_z.png", "pit.png", "nz.png"}
+    assert (work / "report" / "metrics_by_mag_r.csv").exists()
+    assert "sigma_nmad" in capsys.readouterr().out
+
+
+def test_rebinned_pdf_output(trained):
+    from nncz.pdfio import read_pdfs
+
+    work, table = trained
+    assert main(["-q", "predict", str(work / "model"), str(work / "train.csv"), "--output",
+                 str(work / "p2.parquet"), "--pdf-output", str(work / "pdf15.h5"),
+                 "--pdf-bins", "15"]) == 0
+    pdfs = read_pdfs(work / "pdf15.h5")
+    assert pdfs.pdf.shape == (len(table), 15) and pdfs.grid.n_bins == 15
+
+
+def test_wrong_column_error_names_file_and_column(trained, capsys):
+    work, _ = trained
+    code = main(["-q", "train", str(work / "train.csv"), "--features", "mag_g,mag_rr",
+                 "--output", str(work / "m2")])
+    err = capsys.readouterr().err
+    assert code == 1 and "mag_rr" in err and "train.csv" in err and "mag_r" in err
+
+
+def test_config_file_supplies_options(trained, tmp_path):
+    work, _ = trained
+    config = tmp_path / "train.yaml"
+    config.write_text("features: [mag_u, mag_g, mag_r]\nmax_epochs: 1\nzmax: 1.5\nnbins: 30\n"
+                      "hidden: '16'\n")
+    assert main(["-q", "--config", str(config), "train", str(work / "train.csv"),
+                 "--output", str(tmp_path / "m")]) == 0
+    saved = json.loads((tmp_path / "m" / "nncz_model.json").read_text())
+    assert saved["features"] == ["mag_u", "mag_g", "mag_r"] and saved["grid"]["n_bins"] == 30
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--features", "--target", "--output", "--validation", "--max-epochs",
+                   "--seed", "--zmax", "--nbins", "--bad-values"):
+        assert option in text
+
+
+def test_evaluate_without_pdfs(tmp_path):
+    frame = pd.DataFrame({"z_spec": [0.1, 0.5, 0.9, 1.2], "z_phot_mean": [0.11, 0.5, 0.7, 1.25]})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert main(["-q", "evaluate", str(tmp_path / "p.csv"), "--output", str(tmp_path / "r")]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["eta"] == pytest.approx(0.0) and "crps" not in metrics
