@@ -81,30 +81,48 @@ class ResidualMLP(nn.Module):
 
 
 class FoldedMLP(nn.Module):
-    """Inference-only copy of a :class:`ResidualMLP` with batch norm folded into the linears.
+    """Inference-only copy of a :class:`ResidualMLP`: batch norm folded, skips fused.
 
     In evaluation mode ``BN(Wx + b) = W'x + b'`` with ``W' = s W`` and ``b' = s (b - mu) + beta``
-    where ``s = gamma / sqrt(var + eps)``; dropout is the identity. Folding removes a pass over
-    every activation per block, which is what limits an unfused MLP of this size on a CPU.
+    where ``s = gamma / sqrt(var + eps)``; dropout is the identity. Where a block has a linear
+    skip projection ``P``, ``W'`` and ``P`` are stacked into one matrix so that the block is a
+    single matrix multiply, ``[h | k] = x [W' | P]^T + [b' | 0]``, then ``act(h) + k`` in place.
     """
 
     def __init__(self, model: ResidualMLP) -> None:
         super().__init__()
-        self.linears = nn.ModuleList()
-        self.skips = nn.ModuleList()
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        self.widths: list[int] = []
+        self.identity_skip: list[bool] = []
         self.activations = nn.ModuleList()
         for block in model.blocks:
-            self.linears.append(_fold(block.linear, block.norm))
-            self.skips.append(block.skip)
+            folded = _fold(block.linear, block.norm)
+            weight, bias = folded.weight.detach(), folded.bias.detach()
+            identity = isinstance(block.skip, nn.Identity)
+            if not identity:
+                weight = torch.cat([weight, block.skip.weight.detach()])
+                bias = torch.cat([bias, torch.zeros(block.linear.out_features)])
+            self.weights.append(nn.Parameter(weight.t().contiguous(), requires_grad=False))
+            self.biases.append(nn.Parameter(bias, requires_grad=False))
+            self.widths.append(block.linear.out_features)
+            self.identity_skip.append(identity)
             self.activations.append(block.activation)
-        self.head = model.head
+        self.head_weight = nn.Parameter(model.head.weight.detach().t().contiguous(),
+                                        requires_grad=False)
+        self.head_bias = nn.Parameter(model.head.bias.detach().clone(), requires_grad=False)
         self.eval()
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for linear, skip, activation in zip(self.linears, self.skips, self.activations):
-            x = activation(linear(x)) + skip(x)
-        return self.head(x)
+        for weight, bias, width, identity, activation in zip(
+            self.weights, self.biases, self.widths, self.identity_skip, self.activations,
+            strict=True,
+        ):
+            stacked = torch.addmm(bias, x, weight)
+            hidden = activation(stacked[:, :width])
+            x = hidden.add_(x if identity else stacked[:, width:])
+        return torch.addmm(self.head_bias, x, self.head_weight)
 
 
 def _fold(linear: nn.Linear, norm: nn.BatchNorm1d) -> nn.Linear:
