@@ -100,6 +100,10 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
     file_path, group = _split_group(path)
     _check_exists(file_path)
     try:
+        if fmt == "parquet" and columns is not None:
+            available = list_columns(file_path)
+            require_columns(pd.DataFrame(columns=available), columns, str(path))
+            return pd.read_parquet(file_path, columns=list(columns))
         df = _READERS[fmt](file_path, group)
     except (ColumnError, FileNotFoundError):
         raise
