@@ -169,9 +169,10 @@ def _log_epoch(record: dict, verbose: bool) -> None:
                   f"val eta {record['val_eta']:.2f}%"]
     parts.append(f"{record['seconds']:.1f}s")
     line = " | ".join(parts)
-    log.info(line)
     if verbose:
-        tqdm.write(line)
+        tqdm.write(line)  # keeps the line above the progress bar
+    else:
+        log.debug(line)
 
 
 def _save_checkpoint(path, state, model, optimizer, scheduler, generator) -> None:
