@@ -24,6 +24,12 @@ def test_round_trip_every_format(tmp_path, suffix):
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
+def test_int8_survives_fits(tmp_path):
+    frame = pd.DataFrame({"primaryDetection": np.array([1, 0, 1], np.int8)})
+    back = read_table(write_table(frame, tmp_path / "t.fits"))
+    assert back.primaryDetection.tolist() == [1, 0, 1]
+
+
 def test_metadata_is_written(tmp_path):
     write_table(FRAME, tmp_path / "t.parquet", meta={"model": "m1"})
     assert read_metadata(tmp_path / "t.parquet") == {"model": "m1"}

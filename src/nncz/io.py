@@ -289,6 +289,8 @@ def _write_fits(df: pd.DataFrame, path: Path, meta: dict) -> None:
         values = df[name].to_numpy()
         if values.dtype == object:
             values = values.astype(str)
+        elif values.dtype == np.int8:  # FITS has no signed byte; astropy would write logical
+            values = values.astype(np.int16)
         columns[name] = values
     table = Table(columns)
     for key, value in meta.items():
