@@ -161,15 +161,16 @@ def _read_hdf5(path: Path, group: str | None) -> pd.DataFrame:
         if isinstance(node, h5py.Dataset) and node.dtype.names:
             return pd.DataFrame(node[()])
         datasets = _one_dimensional_datasets(node)
-        if "nncz_columns" in node.attrs:  # keep the written column order
-            order = json.loads(node.attrs["nncz_columns"])
-            datasets = {name: datasets[name] for name in order if name in datasets}
         if not datasets:
             groups = [k for k in node.keys() if isinstance(node[k], h5py.Group)]
             if len(groups) == 1:
-                datasets = _one_dimensional_datasets(node[groups[0]])
+                node = node[groups[0]]
+                datasets = _one_dimensional_datasets(node)
         if not datasets:
             raise TableFormatError(f"{path}: no group of 1-D datasets found (try file.h5:GROUP)")
+        if "nncz_columns" in node.attrs:  # keep the written column order
+            order = json.loads(node.attrs["nncz_columns"])
+            datasets = {name: datasets[name] for name in order if name in datasets}
         return pd.DataFrame(datasets)
 
 
