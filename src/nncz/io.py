@@ -177,11 +177,14 @@ def _read_hdf5(path: Path, group: str | None) -> pd.DataFrame:
 def _one_dimensional_datasets(node) -> dict[str, np.ndarray]:
     import h5py
 
-    return {
-        name: node[name][()]
-        for name in node.keys()
-        if isinstance(node[name], h5py.Dataset) and node[name].ndim == 1
-    }
+    datasets = {}
+    for name in node.keys():
+        if isinstance(node[name], h5py.Dataset) and node[name].ndim == 1:
+            values = node[name][()]
+            if values.dtype.kind == "S":  # strings were written as bytes
+                values = np.char.decode(values, "utf-8")
+            datasets[name] = values
+    return datasets
 
 
 _READERS = {"parquet": _read_parquet, "csv": _read_csv, "fits": _read_fits, "hdf5": _read_hdf5}
