@@ -249,11 +249,18 @@ def atomic_write(path: str | Path, write) -> Path:
     _, temp_path = _atomic_target(path)
     try:
         write(temp_path)
+        os.chmod(temp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(temp_path, path)
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_table(df: pd.DataFrame, path: str | Path, meta: dict | None = None) -> Path:

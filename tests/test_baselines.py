@@ -1,0 +1,182 @@
+"""Baselines: they learn a known function, select on validation, and save/load exactly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nncz.baselines import (
+    ANNRegressionPhotoZ,
+    ForestArrays,
+    RandomForestPhotoZ,
+    XGBoostPhotoZ,
+    expand_grid,
+    load_baseline,
+)
+from nncz.io import ColumnError
+from nncz.metrics import point_metrics
+
+FEATURES = [f"colour_{i}" for i in range(5)]
+
+
+def synthetic(n: int, seed: int, noise: float = 0.01) -> pd.DataFrame:
+    """z is a smooth function of colours 0-2; colours 3 and 4 are pure noise features."""
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(-1.0, 1.0, (n, 5))
+    z = 0.6 + 0.4 * np.tanh(1.2 * c[:, 0] - 0.7 * c[:, 2] + 0.5 * c[:, 1] ** 2 - 0.2)
+    z = z + noise * (1 + z) * rng.normal(size=n)
+    table = pd.DataFrame(c, columns=FEATURES)
+    table["z_spec"] = z
+    return table
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return synthetic(1500, seed=1), synthetic(400, seed=2)
+
+
+def constant_nmad(train: pd.DataFrame, test: pd.DataFrame) -> float:
+    """sigma_NMAD of the best constant guess: the spread of z the models must beat."""
+    guess = np.full(len(test), train["z_spec"].median())
+    return point_metrics(guess, test["z_spec"].to_numpy())["sigma_nmad"]
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    train, _ = data
+    return {
+        "rf": RandomForestPhotoZ(param_grid={"n_estimators": [30], "min_samples_leaf": [1, 5]})
+        .fit(train, FEATURES),
+        "xgboost": XGBoostPhotoZ(param_grid={"max_depth": [2, 4], "learning_rate": [0.2]},
+                                 n_estimators=300).fit(train, FEATURES),
+        "ann": ANNRegressionPhotoZ(hidden=(32, 16), batch_size=256, max_epochs=25, patience=8,
+                                   verbose=False).fit(train, FEATURES),
+    }
+
+
+@pytest.mark.parametrize("name, factor", [("rf", 0.25), ("xgboost", 0.25), ("ann", 0.4)])
+def test_learns_the_function(fitted, data, name, factor):
+    train, test = data
+    prediction = fitted[name].predict(test)
+    assert list(prediction.columns) == ["z_phot_mean"]
+    assert prediction.index.equals(test.index)
+    metrics = point_metrics(prediction["z_phot_mean"].to_numpy(), test["z_spec"].to_numpy())
+    assert metrics["sigma_nmad"] < factor * constant_nmad(train, test)
+    assert abs(metrics["bias"]) < 0.01
+
+
+@pytest.mark.parametrize("name", ["rf", "xgboost", "ann"])
+def test_save_load_gives_identical_predictions(fitted, data, tmp_path, name):
+    _, test = data
+    estimator = fitted[name]
+    estimator.save(tmp_path / name)
+    files = {p.name for p in (tmp_path / name).iterdir()}
+    assert "meta.json" in files and not any(f.endswith((".pkl", ".pickle")) for f in files)
+    meta = json.loads((tmp_path / name / "meta.json").read_text())
+    assert meta["features"] == FEATURES and meta["estimator"] == type(estimator).__name__
+    loaded = load_baseline(tmp_path / name)
+    assert type(loaded) is type(estimator)
+    np.testing.assert_array_equal(loaded.predict(test)["z_phot_mean"],
+                                  estimator.predict(test)["z_phot_mean"])
+
+
+def test_forest_export_matches_sklearn(data, tmp_path):
+    from sklearn.ensemble import RandomForestRegressor
+
+    train, test = data
+    forest = RandomForestRegressor(n_estimators=15, random_state=3, n_jobs=2)
+    forest.fit(train[FEATURES].to_numpy(), train["z_spec"].to_numpy())
+    arrays = ForestArrays.from_sklearn(forest)
+    expected = forest.predict(test[FEATURES].to_numpy())
+    np.testing.assert_allclose(arrays.predict(test[FEATURES].to_numpy()), expected, rtol=1e-12)
+    arrays.save(tmp_path / "forest.npz")
+    with np.load(tmp_path / "forest.npz", allow_pickle=False) as stored:
+        assert all(stored[k].dtype != object for k in stored.files)
+    reloaded = ForestArrays.load(tmp_path / "forest.npz")
+    np.testing.assert_array_equal(reloaded.predict(test[FEATURES].to_numpy()),
+                                  arrays.predict(test[FEATURES].to_numpy()))
+    # Trees that are a single leaf (constant target) predict that constant.
+    stumps = RandomForestRegressor(n_estimators=3).fit(train[FEATURES], np.full(len(train), 0.7))
+    np.testing.assert_allclose(
+        ForestArrays.from_sklearn(stumps).predict(test[FEATURES].to_numpy()), 0.7, rtol=1e-14)
+
+
+def test_xgboost_file_is_xgboost_json(fitted, tmp_path):
+    fitted["xgboost"].save(tmp_path)
+    model = json.loads((tmp_path / "xgboost_model.json").read_text())
+    assert "learner" in model
+    n_trees = int(model["learner"]["gradient_booster"]["model"]["gbtree_model_param"]["num_trees"])
+    assert n_trees == fitted["xgboost"].n_rounds_  # trimmed to the early-stopping round
+
+
+def test_grid_search_uses_the_validation_set(data):
+    train, test = data
+    grid = {"n_estimators": [20], "max_depth": [1, None]}
+    real = RandomForestPhotoZ(param_grid=grid, scoring="rmse").fit(train, FEATURES,
+                                                                   validation=test)
+    assert real.best_params_["max_depth"] is None  # a stump cannot follow the function
+    assert [r["params"] for r in real.grid_results_] == expand_grid(grid)
+    best = min(real.grid_results_, key=lambda r: r["rmse"])
+    assert best["params"] == real.best_params_
+    # A validation set whose redshifts are all the mean rewards the flattest model instead.
+    flat = test.assign(z_spec=train["z_spec"].mean())
+    chosen = RandomForestPhotoZ(param_grid=grid, scoring="rmse").fit(train, FEATURES,
+                                                                     validation=flat)
+    assert chosen.best_params_["max_depth"] == 1
+
+
+def test_validation_fraction_is_held_out(data):
+    train, _ = data
+    model = RandomForestPhotoZ(param_grid={"n_estimators": [5]}).fit(train, FEATURES,
+                                                                      validation=0.2)
+    assert model.n_train_ + model.n_valid_ == len(train)
+    assert 0.15 * len(train) < model.n_valid_ < 0.25 * len(train)
+    with pytest.raises(ValueError, match="fraction"):
+        RandomForestPhotoZ().fit(train, FEATURES, validation=1.5)
+
+
+def test_missing_column_errors_name_the_column(fitted, data):
+    train, test = data
+    with pytest.raises(ColumnError, match="colour_3"):
+        fitted["rf"].predict(test.drop(columns="colour_3"))
+    with pytest.raises(ColumnError, match="redshift"):
+        XGBoostPhotoZ().fit(train, FEATURES, target="redshift")
+
+
+def test_bad_rows_dropped_in_fit_and_nan_in_predict(fitted, data, caplog):
+    train, test = data
+    dirty = test.copy()
+    dirty.loc[dirty.index[3], "colour_1"] = np.nan
+    dirty.loc[dirty.index[7], "colour_4"] = np.inf
+    with caplog.at_level("WARNING"):
+        z = fitted["xgboost"].predict(dirty)["z_phot_mean"].to_numpy()
+    assert "2 of 400 rows" in caplog.text
+    assert np.isnan(z[[3, 7]]).all() and np.isfinite(np.delete(z, [3, 7])).all()
+    clean = fitted["xgboost"].predict(test)["z_phot_mean"].to_numpy()
+    np.testing.assert_array_equal(np.delete(z, [3, 7]), np.delete(clean, [3, 7]))
+    dirty_train = train.copy()
+    dirty_train.loc[dirty_train.index[:10], "z_spec"] = np.nan
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        model = RandomForestPhotoZ(param_grid={"n_estimators": [5]}).fit(dirty_train, FEATURES)
+    assert "dropped" in caplog.text
+    assert model.n_train_ + model.n_valid_ == len(train) - 10
+
+
+def test_load_checks_the_class(fitted, tmp_path):
+    fitted["rf"].save(tmp_path)
+    with pytest.raises(ValueError, match="RandomForestPhotoZ"):
+        XGBoostPhotoZ.load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_baseline(tmp_path / "nothing")
+
+
+def test_expand_grid():
+    assert len(expand_grid({"a": [1, 2, 3], "b": [0.1, 0.2]})) == 6
+    with pytest.raises(ValueError, match="'a'"):
+        expand_grid({"a": []})
+    with pytest.raises(ValueError, match="scoring"):
+        RandomForestPhotoZ(scoring="r2").fit(synthetic(50, 0), FEATURES)
