@@ -1,0 +1,311 @@
+"""Streaming catalog engine: bounded memory at any catalog size, resumable.
+
+1. **Plan**: the declination columns are read in chunks and histogrammed (1' bins); stripe
+   edges are placed so that each stripe holds about ``chunk_rows`` rows of all surveys.
+2. **Scatter**: each input is read in chunks and every row is appended to the bucket of its
+   stripe, and to a neighbour's when it lies within the margin
+   (:attr:`~nncz.catalog.config.CatalogConfig.margin_arcsec`) of the stripe edge, so that the
+   matches of a stripe's own rows are exact. Buffers are flushed to Parquet when they exceed
+   ``buffer_rows``.
+3. **Process**: stripe by stripe, the buckets are matched (:func:`match_surveys`), the sources
+   whose position lies in the stripe are kept, and :func:`process_chunk` runs; each stripe's
+   outputs go to a :class:`PartStore` atomically. A rerun with the same inputs and settings
+   skips the finished stripes (a killed run resumes).
+4. **Finalize**: the parts are concatenated into ``catalog.parquet``, ``catalog.fits`` and
+   ``catalog_pdf.h5``.
+
+Peak memory is set by ``chunk_rows`` (one stripe with its margins), ``read_rows`` and
+``buffer_rows``, not by the catalog size.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nncz.catalog.config import CatalogConfig
+from nncz.catalog.parts import PartStore
+from nncz.catalog.products import ModelSet, process_chunk
+from nncz.catalog.sources import SURVEYS, canonical, empty_survey, match_surveys
+from nncz.io import atomic_write, iter_table_chunks, list_columns
+
+__all__ = ["Inputs", "survey_columns", "plan_stripes", "run_catalog"]
+
+DEC_BIN_DEG = 1.0 / 60.0
+
+
+@dataclass
+class Inputs:
+    """Input tables (any format nncz.io reads); a missing survey is None."""
+
+    ls: str | Path | None = None
+    ps1: str | Path | None = None
+    unwise: str | Path | None = None
+
+    def items(self) -> list[tuple[str, Path]]:
+        return [(s, Path(p)) for s, p in (("ls", self.ls), ("ps1", self.ps1),
+                                          ("unwise", self.unwise)) if p is not None]
+
+    def signature(self) -> dict:
+        return {s: {"path": str(p.resolve()), "size": p.stat().st_size,
+                    "mtime": p.stat().st_mtime} for s, p in self.items()}
+
+
+def survey_columns(survey: str, path: Path, cfg: CatalogConfig) -> list[str] | None:
+    """Columns to read from a survey file (None: all, in ``prebuilt`` mode)."""
+    if cfg.features == "prebuilt":
+        return None
+    from nncz.surveys import lsdr10, ps1, unwise
+
+    available = set(list_columns(path))
+    if survey == "ls":
+        wanted = lsdr10.required_columns() + lsdr10.optional_columns()
+    elif survey == "ps1":
+        wanted = ps1.required_columns() + ([cfg.ps1_ebv_column] if cfg.ps1_ebv_column else [])
+    else:
+        wanted = unwise.required_columns()
+    must = set(SURVEYS[survey])
+    return [c for c in dict.fromkeys(wanted) if c in available or c in must]
+
+
+def plan_stripes(inputs: Inputs, chunk_rows: int, read_rows: int = 1_000_000) -> np.ndarray:
+    """Declination edges [deg] of stripes holding about ``chunk_rows`` input rows each."""
+    n_bins = int(round(180.0 / DEC_BIN_DEG))
+    counts = np.zeros(n_bins, dtype=np.int64)
+    for survey, path in inputs.items():
+        dec_col = SURVEYS[survey][2]
+        for chunk in iter_table_chunks(path, read_rows, columns=[dec_col]):
+            dec = chunk[dec_col].to_numpy(np.float64)
+            dec = dec[np.isfinite(dec)]
+            index = np.clip(((dec + 90.0) / DEC_BIN_DEG).astype(np.int64), 0, n_bins - 1)
+            counts += np.bincount(index, minlength=n_bins)
+    stripe_of_bin = np.cumsum(counts) // max(int(chunk_rows), 1)
+    cuts = np.flatnonzero(np.diff(stripe_of_bin) > 0) + 1  # first bin of a new stripe
+    edges = np.concatenate([[-90.0], -90.0 + cuts * DEC_BIN_DEG, [np.nextafter(90.0, 91.0)]])
+    return np.unique(edges)
+
+
+def _scatter(inputs: Inputs, cfg: CatalogConfig, edges: np.ndarray, bucket_dir: Path,
+             read_rows: int, buffer_rows: int) -> dict[str, int]:
+    """Append every input row to the bucket of its stripe (+ neighbours within the margin).
+
+    Returns the number of rows (finite declination) of each survey.
+    """
+    margin = cfg.margin_arcsec / 3600.0
+    n_stripes = len(edges) - 1
+    n_rows: dict[str, int] = {}
+    for survey, path in inputs.items():
+        buffers: dict[int, list[pd.DataFrame]] = {}
+        held, flushes = 0, 0
+        columns = survey_columns(survey, path, cfg)
+        for chunk in iter_table_chunks(path, read_rows, columns=columns):
+            dec = chunk[SURVEYS[survey][2]].to_numpy(np.float64)
+            lo = np.clip(np.searchsorted(edges, dec - margin, "right") - 1, 0, n_stripes - 1)
+            hi = np.clip(np.searchsorted(edges, dec + margin, "right") - 1, 0, n_stripes - 1)
+            n_rows[survey] = n_rows.get(survey, 0) + int(np.isfinite(dec).sum())
+            for offset in range(int((hi - lo).max(initial=0)) + 1):
+                stripe = lo + offset
+                rows = np.flatnonzero(np.isfinite(dec) & (stripe <= hi))
+                rows = rows[np.argsort(stripe[rows], kind="stable")]
+                keys, starts = np.unique(stripe[rows], return_index=True)
+                for k, part_rows in zip(keys, np.split(rows, starts[1:]), strict=True):
+                    buffers.setdefault(int(k), []).append(chunk.iloc[part_rows])
+                    held += len(part_rows)
+            if held >= buffer_rows:
+                _flush(buffers, bucket_dir / survey, flushes)
+                held, flushes = 0, flushes + 1
+        if buffers:
+            _flush(buffers, bucket_dir / survey, flushes)
+    return n_rows
+
+
+def _flush(buffers: dict[int, list[pd.DataFrame]], folder: Path, flush_id: int) -> None:
+    """Write each stripe's buffered rows to ``folder/<stripe>/<flush_id>.parquet``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for k, frames in buffers.items():
+        target = folder / f"{k:05d}"
+        target.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+        pq.write_table(table, target / f"{flush_id:05d}.parquet")
+    buffers.clear()
+
+
+def _read_bucket(bucket_dir: Path, survey: str, k: int, columns: list[str]) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    folder = bucket_dir / survey / f"{k:05d}"
+    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if not files:
+        return empty_survey(columns)
+    return canonical(pd.concat([pq.read_table(f).to_pandas() for f in files],
+                               ignore_index=True))
+
+
+def _prepare(out_dir: Path, inputs: Inputs, cfg: CatalogConfig, chunk_rows: int,
+             read_rows: int, buffer_rows: int, overwrite: bool) -> tuple[np.ndarray, Path, int]:
+    """Plan and scatter, or reuse a previous run's plan and buckets when they match."""
+    work = out_dir / "work"
+    plan_path = work / "plan.json"
+    key = {"inputs": inputs.signature(), "config": cfg.digest(), "chunk_rows": int(chunk_rows)}
+    if plan_path.exists():
+        plan = json.loads(plan_path.read_text())
+        if plan["key"] != key and not overwrite:
+            raise ValueError(f"{out_dir}: holds a run with other inputs or settings "
+                             f"({plan_path}); use overwrite=True (--overwrite) or another "
+                             "output directory")
+        if plan["key"] == key and plan.get("scattered"):
+            return np.asarray(plan["edges"]), work, int(plan["n_input"])
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    edges = plan_stripes(inputs, chunk_rows, read_rows)
+    n_rows = _scatter(inputs, cfg, edges, work / "buckets", read_rows, buffer_rows)
+    n_input = n_rows.get("ls", 0) + n_rows.get("ps1", 0)
+    text = json.dumps({"key": key, "edges": edges.tolist(), "scattered": True,
+                       "n_rows": n_rows, "n_input": n_input}, indent=1)
+    atomic_write(plan_path, lambda temp: temp.write_text(text))
+    return edges, work, n_input
+
+
+def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
+                models: ModelSet | None = None, chunk_rows: int = 250_000,
+                read_rows: int = 250_000, buffer_rows: int = 500_000,
+                formats: tuple[str, ...] = ("parquet", "fits"), progress: bool = True,
+                overwrite: bool = False, finalize: bool = True, jobs: int = 1,
+                keep_work: bool = False) -> dict:
+    """Build the catalog of ``inputs`` into ``out_dir`` with bounded memory (resumable).
+
+    Parameters
+    ----------
+    inputs : Inputs
+        LSDR10, PS1 DR2 and unWISE tables (schemas of docs/SCHEMAS.md).
+    cfg : CatalogConfig
+    out_dir : str or Path
+        Output directory: final files, ``work/`` (plan, buckets, parts), ``manifest.json``.
+    models : ModelSet, optional
+        Default: loaded from ``cfg``.
+    chunk_rows : int
+        Target input rows per stripe (sets peak memory).
+    read_rows, buffer_rows : int
+        Rows per read and rows buffered before a bucket flush.
+    formats : tuple of str
+        Main-table formats among ``parquet``, ``fits``.
+    progress : bool
+        Show a tqdm bar (input rows, rate, ETA).
+    overwrite : bool
+        Replace a run with other inputs/settings in ``out_dir`` (default: refuse).
+    finalize : bool
+        Concatenate the parts into the final files at the end.
+    jobs : int
+        Worker processes for the stripes (1: this process; torch then uses its own threads).
+    keep_work : bool
+        Keep ``work/`` (buckets and parts, as large as the inputs) after a finalized run;
+        by default it is removed once the final files are written.
+
+    Returns
+    -------
+    dict
+        ``manifest``: counts, timings, chunks run and skipped; ``files``: written paths.
+    """
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    models = models or ModelSet.load(cfg)
+    t0 = time.perf_counter()
+    edges, work, n_input_total = _prepare(out_dir, inputs, cfg, chunk_rows, read_rows,
+                                          buffer_rows, overwrite)
+    t_prepare = time.perf_counter() - t0
+    store = PartStore(work / "parts")
+    n_stripes = len(edges) - 1
+    skipped = [k for k in range(n_stripes) if store.is_done(k)]
+    total = sum(store.marker(k)["n_input"] for k in skipped)
+    bar = tqdm(total=n_input_total, initial=total, unit="row", unit_scale=True,
+               desc="nncz catalog", disable=not progress)
+    todo = [k for k in range(n_stripes) if k not in skipped]
+    args = (work, edges, models, cfg, store)
+    if jobs > 1 and len(todo) > 1:
+        _run_parallel(todo, args, jobs, bar)
+    else:
+        for k in todo:
+            bar.update(_process_stripe(k, *args))
+    bar.close()
+    chunks = list(range(n_stripes))
+    manifest = {**store.summary(chunks), "chunks_skipped": skipped,
+                "chunks_run": [k for k in chunks if k not in skipped],
+                "prepare_s": t_prepare, "edges": edges.tolist()}
+    files = {}
+    if finalize:
+        t_fin = time.perf_counter()
+        files = store.finalize(out_dir, chunks, models.grid.coarsen(cfg.pdf_bins),
+                               models.provenance(cfg), formats)
+        manifest["finalize_s"] = time.perf_counter() - t_fin
+        if not keep_work:
+            shutil.rmtree(work)
+    manifest["wall_s"] = time.perf_counter() - t0
+    text = json.dumps(manifest, indent=1, default=str)
+    atomic_write(out_dir / "manifest.json", lambda temp: temp.write_text(text))
+    return {"manifest": manifest, "files": {k: str(v) for k, v in files.items()}}
+
+
+def _process_stripe(k: int, work: Path, edges: np.ndarray, models: ModelSet,
+                    cfg: CatalogConfig, store: PartStore) -> int:
+    """Match, process and write stripe ``k``; returns its number of input rows."""
+    columns = {s: list(SURVEYS[s]) for s in SURVEYS}
+    start = time.perf_counter()
+    frames = {s: _read_bucket(work / "buckets", s, k, columns[s]) for s in SURVEYS}
+    timings = {"read": time.perf_counter() - start}
+    sky = match_surveys(frames["ls"], frames["ps1"], frames["unwise"],
+                        cfg.match_radius_arcsec, cfg.unwise_radius_arcsec)
+    core = np.flatnonzero((sky.dec >= edges[k]) & (sky.dec < edges[k + 1]))
+    timings["match"] = time.perf_counter() - start - timings["read"]
+    result = process_chunk(sky.subset(core), models, cfg, timings)
+    n_input = _n_core(frames, edges[k], edges[k + 1])
+    store.write(k, result, {"n_input": n_input, "timings": timings,
+                            "dec_range": [edges[k], edges[k + 1]]})
+    return n_input
+
+
+_WORKER_ARGS: tuple = ()
+
+
+def _worker_init(args: tuple) -> None:
+    global _WORKER_ARGS
+    import torch
+
+    torch.set_num_threads(1)  # one process per core
+    _WORKER_ARGS = args
+
+
+def _worker_run(k: int) -> int:
+    return _process_stripe(k, *_WORKER_ARGS)
+
+
+def _run_parallel(todo: list[int], args: tuple, jobs: int, bar) -> None:
+    """Stripes in ``jobs`` worker processes (fork); each writes its own parts."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(args,)) as pool:
+        futures = [pool.submit(_worker_run, k) for k in todo]
+        for future in as_completed(futures):
+            bar.update(future.result())
+
+
+def _n_core(frames: dict[str, pd.DataFrame], lo: float, hi: float) -> int:
+    """Input rows (LSDR10 + PS1) whose own declination lies in [lo, hi)."""
+    n = 0
+    for survey in ("ls", "ps1"):
+        dec = frames[survey][SURVEYS[survey][2]].to_numpy(np.float64)
+        n += int(((dec >= lo) & (dec < hi)).sum())
+    return n
+
