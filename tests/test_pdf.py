@@ -55,3 +55,11 @@ def test_samples_follow_the_pdf():
     assert samples.mean() == pytest.approx(0.5, abs=0.005)
     assert samples.std() == pytest.approx(0.1, rel=0.03)
     assert stats.kstest(samples, stats.norm(0.5, 0.1).cdf).pvalue > 0.001
+
+
+def test_products_of_non_finite_rows_do_not_crash():
+    grid = RedshiftGrid(0, 1, 10)
+    pdf = np.vstack([np.full(10, 0.1), np.full(10, np.nan)])
+    products = pdf_products(pdf, grid)
+    assert products.z_phot_median.iloc[0] == pytest.approx(0.5)
+    assert len(products) == 2

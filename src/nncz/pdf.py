@@ -70,11 +70,13 @@ def _quantiles_from_edges(edges_cdf: np.ndarray, pdf: np.ndarray, grid: Redshift
     targets = np.broadcast_to(levels.astype(np.float32), (n_rows, len(levels)))
     low = np.zeros(targets.shape, dtype=np.int64)  # first bin whose upper CDF >= level
     high = np.full(targets.shape, n_bins - 1, dtype=np.int64)
-    while np.any(low < high):
+    active = low < high
+    while np.any(active):
         middle = (low + high) // 2
         reached = np.take_along_axis(upper, middle, axis=1) >= targets
-        high = np.where(reached, middle, high)
-        low = np.where(reached, low, middle + 1)
+        high = np.where(active & reached, middle, high)
+        low = np.where(active & ~reached, middle + 1, low)
+        active = low < high
     below = np.take_along_axis(edges_cdf, low, axis=1)
     mass = np.take_along_axis(pdf, low, axis=1)
     fraction = np.divide(targets - below, mass, out=np.full(mass.shape, 0.5, np.float32),
