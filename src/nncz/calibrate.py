@@ -11,11 +11,18 @@ def fit_temperature(
     logits: np.ndarray | torch.Tensor,
     bin_index: np.ndarray | torch.Tensor,
     bounds: tuple[float, float] = (0.05, 20.0),
+    floor: float = 0.0,
 ) -> float:
     """Temperature minimising the NLL of the true bin on held-out (validation) data.
 
     The NLL is a smooth, convex-in-practice function of ``log T``; it is minimised by a bounded
     scalar search over ``log T``, which is exact to ~1e-6 and needs no learning rate.
+
+    With ``floor > 0`` the likelihood is that of the contaminated PDF
+    ``(1 - floor) softmax(logits / T) + floor / n_bins``: an outlier whose true bin has
+    essentially no probability then costs at most ``-log(floor / n_bins)`` instead of an
+    unbounded amount, so a few catastrophic outliers cannot drive ``T`` up and flatten every
+    PDF (which is what the plain NLL does to CRPS-trained networks; see the estimator notes).
 
     Parameters
     ----------
@@ -31,9 +38,17 @@ def fit_temperature(
     if logits_t.ndim != 2 or len(logits_t) != len(target) or len(target) == 0:
         raise ValueError("fit_temperature needs logits (N, n_bins) and N bin indices, N > 0")
 
+    if not 0.0 <= floor < 1.0:
+        raise ValueError(f"floor must be in [0, 1), got {floor}")
+    rows = torch.arange(len(target))
+    n_bins = logits_t.shape[1]
+
     def nll(log_t: float) -> float:
-        log_p = torch.log_softmax(logits_t / np.exp(log_t), dim=1)
-        return float(-log_p[torch.arange(len(target)), target].mean())
+        log_p = torch.log_softmax(logits_t / np.exp(log_t), dim=1)[rows, target]
+        if floor > 0:
+            log_p = torch.logaddexp(log_p + np.log1p(-floor),
+                                    torch.full_like(log_p, np.log(floor / n_bins)))
+        return float(-log_p.mean())
 
     result = minimize_scalar(
         nll, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
@@ -49,3 +64,22 @@ def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     np.exp(scaled, out=scaled)
     scaled /= scaled.sum(axis=-1, keepdims=True)
     return scaled
+
+
+def fit_temperature_crps(
+    logits: np.ndarray, z_true: np.ndarray, centres: np.ndarray, width: float,
+    bounds: tuple[float, float] = (0.05, 20.0),
+) -> float:
+    """Temperature minimising the mean CRPS of ``softmax(logits / T)`` (an alternative to NLL)."""
+    from nncz.losses import crps_binned
+
+    logits_t = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    z_t = torch.as_tensor(np.asarray(z_true, dtype=np.float64))
+    centres_t = torch.as_tensor(np.asarray(centres), dtype=torch.float64)
+
+    def loss(log_t: float) -> float:
+        return float(crps_binned(logits_t / np.exp(log_t), z_t, centres_t, width))
+
+    result = minimize_scalar(loss, bounds=(np.log(bounds[0]), np.log(bounds[1])),
+                             method="bounded", options={"xatol": 1e-5})
+    return float(np.exp(result.x))

@@ -57,6 +57,10 @@ def _add_train(subparsers) -> None:
     p.add_argument("--bad-values", choices=["drop", "fill"], default="drop",
                    help="bad feature values (NaN, inf, 99/-99/999 sentinels, |x|>=90): drop "
                    "the rows (default) or fill them and add a missing-value indicator")
+    p.add_argument("--calibration", choices=["crps", "nll", "none"], default="crps",
+                   help="temperature-scaling objective on the validation set: crps (default), "
+                   "nll (NLL of the true bin, the method's; flattens CRPS-trained PDFs, see "
+                   "README) or none")
     p.add_argument("--checkpoint-dir", help="checkpoint directory (default OUTPUT/checkpoint); "
                    "rerunning the same command resumes from it")
     p.set_defaults(func=run_train)
@@ -88,7 +92,8 @@ def run_train(args: argparse.Namespace) -> int:
         grid=RedshiftGrid(args.zmin, args.zmax, args.nbins),
         hidden=[int(h) for h in _csv(args.hidden)], dropout=args.dropout, lr=args.lr,
         batch_size=args.batch_size, max_epochs=args.max_epochs, patience=args.patience,
-        seed=args.seed, bad_values=args.bad_values, verbose=not args.quiet)
+        seed=args.seed, bad_values=args.bad_values, calibration=args.calibration,
+        verbose=not args.quiet)
     checkpoint = Path(args.checkpoint_dir or Path(args.output) / "checkpoint")
     estimator.fit(table, features, target=args.target, validation=validation,
                   checkpoint_dir=checkpoint, source=args.table)

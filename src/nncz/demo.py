@@ -62,7 +62,7 @@ def run_demo(out_dir: str | Path = "nncz_demo", n_galaxies: int = 1_000_000, see
     write_table(dataset, out / "dataset.parquet")
     features = get_feature_set(feature_set).features
     train = dataset[dataset.split == "train"]
-    validation = dataset[dataset.split == "validation"]
+    validation = dataset[dataset.split == "val"]
     test = dataset[dataset.split == "test"]
 
     log.info("[3/5] training NNC on %d galaxies (validation %d)", len(train), len(validation))

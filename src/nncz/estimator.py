@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from nncz import __version__
-from nncz.calibrate import apply_temperature, fit_temperature
+from nncz.calibrate import apply_temperature, fit_temperature, fit_temperature_crps
 from nncz.cleaning import BadValuePolicy, clean_target
 from nncz.grid import RedshiftGrid
 from nncz.io import atomic_write, require_columns
@@ -26,6 +26,7 @@ from nncz.train import TrainConfig, predict_outputs, train_model
 log = logging.getLogger("nncz")
 
 WEIGHTS_FILE = "model.safetensors"
+CALIBRATIONS = ("crps", "nll", "none")
 CONFIG_FILE = "nncz_model.json"
 
 
@@ -44,6 +45,13 @@ class NNCEstimator:
         ``"drop"`` or ``"fill"`` (see :mod:`nncz.cleaning`).
     validation_fraction : float
         Share of the training table held out for validation when ``fit`` gets none.
+    calibration : str
+        Objective of the temperature fit on the validation set: ``"crps"`` (default), ``"nll"``
+        (negative log-likelihood of the true bin, the method's choice) or ``"none"`` (T = 1).
+        With CRPS-trained networks the NLL of a 0.005-wide bin rewards flattening every PDF:
+        measured on SDSS BOSS DR10 it gave T = 2.9 and raised the test PIT KS from 0.048 to
+        0.19 and sigma_NMAD from 0.0184 to 0.0212, while the CRPS fit gave T = 0.98 and
+        PIT KS 0.045 (see the closing note of issue 2), hence the default.
     verbose : bool
         Progress bars and one log line per epoch.
 
@@ -69,6 +77,7 @@ class NNCEstimator:
         seed: int = 0,
         bad_values: str | BadValuePolicy = "drop",
         validation_fraction: float = 0.1,
+        calibration: str = "crps",
         verbose: bool = True,
     ) -> None:
         self.grid = grid or RedshiftGrid()
@@ -82,6 +91,9 @@ class NNCEstimator:
         self.policy = bad_values if isinstance(bad_values, BadValuePolicy) else BadValuePolicy(
             mode=bad_values)
         self.validation_fraction = validation_fraction
+        if calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
+        self.calibration = calibration
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
@@ -130,11 +142,18 @@ class NNCEstimator:
             self.train_config, z_val=z_val, point_fn=point, checkpoint_dir=checkpoint_dir,
             verbose=self.verbose)
         val_logits = self.predict_logits(val_table)
-        self.temperature_ = fit_temperature(val_logits, self.grid.bin_index(z_val))
+        self.temperature_ = self._fit_temperature(val_logits, z_val)
         self.metrics_ = self._validation_metrics(val_logits, z_val)
         log.info("temperature T = %.3f; validation %s", self.temperature_, self.metrics_)
         self._folded = None
         return self
+
+    def _fit_temperature(self, logits: np.ndarray, z_true: np.ndarray) -> float:
+        if self.calibration == "none":
+            return 1.0
+        if self.calibration == "nll":
+            return fit_temperature(logits, self.grid.bin_index(z_true))
+        return fit_temperature_crps(logits, z_true, self.grid.centres, self.grid.width)
 
     def _split(self, table, validation, source, features, target):
         if isinstance(validation, pd.DataFrame):
@@ -268,6 +287,7 @@ class NNCEstimator:
             "bad_values": self.policy.to_dict(),
             "training": self.train_config.to_dict(),
             "validation_fraction": self.validation_fraction,
+            "calibration": self.calibration,
             "metrics_validation": self.metrics_,
             "history": self.history_,
         }
@@ -299,6 +319,7 @@ class NNCEstimator:
                         dropout=arch["dropout"], activation=arch["activation"],
                         bad_values=BadValuePolicy.from_dict(config["bad_values"]),
                         validation_fraction=config.get("validation_fraction", 0.1),
+                        calibration=config.get("calibration", "nll"),
                         verbose=False, **training)
         estimator.features_, estimator.target_ = config["features"], config["target"]
         estimator.scaler_mean_ = np.asarray(config["scaler"]["mean"], dtype=np.float32)
