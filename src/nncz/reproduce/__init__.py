@@ -1,0 +1,18 @@
+"""Reproduce the method's Table 1 and Figures 2-8 with one call (``nncz reproduce``).
+
+>>> from nncz.reproduce import run_reproduce
+>>> result = run_reproduce("out", mode="quick")      # doctest: +SKIP
+
+Modules: :mod:`~nncz.reproduce.configs` (Table 1 rows, models, published values, modes),
+:mod:`~nncz.reproduce.run` (training with resume), :mod:`~nncz.reproduce.table`,
+:mod:`~nncz.reproduce.figures`, :mod:`~nncz.reproduce.report`,
+:mod:`~nncz.reproduce.pipeline` (:func:`run_reproduce`), :mod:`~nncz.reproduce.cli`.
+"""
+
+from nncz.reproduce.cli import add_cli
+from nncz.reproduce.configs import MODELS, MODES, TABLE1_ROWS, ModelConfig, Table1Row
+from nncz.reproduce.pipeline import run_reproduce
+from nncz.reproduce.table import build_table1, write_table1
+
+__all__ = ["MODELS", "MODES", "TABLE1_ROWS", "ModelConfig", "Table1Row", "add_cli",
+           "build_table1", "run_reproduce", "write_table1"]
