@@ -53,6 +53,7 @@ def fitted_estimator() -> NNCEstimator:
     estimator.scaler_mean_ = np.zeros(N_FEATURES, np.float32)
     estimator.scaler_scale_ = np.ones(N_FEATURES, np.float32)
     estimator.temperature_ = 1.3
+    estimator.metrics_, estimator.history_ = {}, []
     estimator.model_ = ResidualMLP(N_FEATURES, 400).eval()
     estimator.policy.fit(_table(10), estimator.features_)
     estimator._folded = None
