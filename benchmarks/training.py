@@ -14,13 +14,12 @@ import argparse
 import time
 
 import torch
+from inference import gemm_flops  # noqa: E402 - sibling benchmark module
 
 from nncz.grid import RedshiftGrid
 from nncz.losses import crps_binned
 from nncz.model import ResidualMLP, flops_per_sample
 from nncz.train import TrainConfig, _train_epoch
-
-from inference import gemm_flops  # noqa: E402 - sibling benchmark module
 
 
 def main() -> None:

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import FEATURES, synthetic_catalog
+
 from nncz.cli import main
 from nncz.io import read_table
 

@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import FEATURES, synthetic_catalog
+
 from nncz.estimator import NNCEstimator
 from nncz.grid import RedshiftGrid
 from nncz.io import ColumnError

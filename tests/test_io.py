@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from nncz.io import (
-    ColumnError, TableFormatError, atomic_write, iter_table_chunks, read_metadata, read_table,
+    ColumnError,
+    TableFormatError,
+    atomic_write,
+    iter_table_chunks,
+    read_metadata,
+    read_table,
     write_table,
 )
 

@@ -14,7 +14,8 @@ def test_products_of_a_gaussian_match_analytic_values():
     grid = RedshiftGrid()
     mean, sigma = 0.8, 0.05
     products = pdf_products(gaussian_pdf(grid, mean, sigma), grid).iloc[0]
-    assert list(pdf_products(gaussian_pdf(grid, mean, sigma), grid).columns) == list(PRODUCT_COLUMNS)
+    columns = pdf_products(gaussian_pdf(grid, mean, sigma), grid).columns
+    assert list(columns) == list(PRODUCT_COLUMNS)
     assert products.z_phot_mean == pytest.approx(mean, abs=1e-4)
     assert products.z_phot_median == pytest.approx(mean, abs=1e-4)
     assert abs(products.z_phot_mode - mean) <= grid.width

@@ -1,4 +1,4 @@
-"""nncz: calibrated photometric-redshift PDFs by neural-network classification over redshift bins."""
+"""nncz: calibrated photometric-redshift PDFs by neural-network classification over z bins."""
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""The core verbs: `nncz train`, `nncz predict`, `nncz evaluate` (inform -> estimate -> evaluate)."""
+"""The core verbs `nncz train`, `nncz predict`, `nncz evaluate`: inform -> estimate -> evaluate."""
 
 from __future__ import annotations
 

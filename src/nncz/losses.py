@@ -26,7 +26,9 @@ def crps_binned(
     return ((cdf - step) ** 2).sum(dim=1).mean() * width
 
 
-def bin_nll(logits: torch.Tensor, bin_index: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+def bin_nll(
+    logits: torch.Tensor, bin_index: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
     """Mean negative log-likelihood of the true bin under ``softmax(logits / T)``."""
     return F.cross_entropy(logits / temperature, bin_index)
 

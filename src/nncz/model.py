@@ -64,7 +64,8 @@ class ResidualMLP(nn.Module):
             raise ValueError(f"activation {activation!r} unknown; choose from {list(ACTIVATIONS)}")
         widths = [n_features, *hidden]
         self.blocks = nn.ModuleList(
-            ResidualBlock(a, b, dropout, activation) for a, b in zip(widths[:-1], widths[1:])
+            ResidualBlock(a, b, dropout, activation)
+            for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
         self.head = nn.Linear(widths[-1], n_outputs)
         # A zero head starts every object at the uniform PDF. The CRPS gradient on the logits is

@@ -17,8 +17,8 @@ from nncz.mock.desi import TARGETID0, desi_zcat
 from nncz.mock.observe import observe_ls
 from nncz.mock.ps1wise import observe_ps1, observe_unwise
 from nncz.mock.sdss import SPECOBJID0, sdss_specobj
-from nncz.tablestream import TableStream
 from nncz.surveys.dust import sfd_ebv
+from nncz.tablestream import TableStream
 
 TABLES = ("ls_dr10", "ps1_dr2", "unwise", "desi_dr1_zcat", "sdss_specobj", "truth")
 TRUTH_COLUMNS = ("truth_id", "ra", "dec", "z_true", "obj_class", "sed_type", "log_mstar",
