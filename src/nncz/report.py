@@ -48,6 +48,8 @@ def evaluation_report(
     z_spec, z_phot = z_spec[usable], z_phot[usable]
     overall = evaluate(z_phot, z_spec, pdf, grid)
     overall["n_excluded"] = int((~usable).sum())
+    if pdfs is not None:
+        overall["calibrated"] = bool(pdfs.calibrated)
     if pdf_raw is not None:
         overall["pit_ks_uncalibrated"] = evaluate(z_phot, z_spec, pdf_raw, grid)["pit_ks"]
         overall["crps_uncalibrated"] = evaluate(z_phot, z_spec, pdf_raw, grid)["crps"]
@@ -93,7 +95,9 @@ def _figures(z_spec, z_phot, pdf, pdf_raw, grid, by_z, overall, out_dir: Path) -
         pit_raw = pit(pdf_raw, grid, z_spec) if pdf_raw is not None else None
         if pit_raw is not None:
             save(plots.plot_pit(pit_raw, pit_cal, temperature=overall.get("temperature")), "pit")
-        else:
+        elif overall.get("calibrated", True):  # T = 1 was fitted: one calibrated histogram
+            save(plots.plot_pit(None, pit_cal), "pit")
+        else:  # PDFs written with --uncalibrated
             save(plots.plot_pit(pit_cal), "pit")
         nz = stacked_nz(pdf, grid)
         save(plots.plot_nz(grid.centres, nz["nz_phot"].to_numpy(), z_spec), "nz")
