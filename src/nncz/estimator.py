@@ -30,6 +30,11 @@ CALIBRATIONS = ("crps", "nll", "none")
 CONFIG_FILE = "nncz_model.json"
 
 
+def holdout_mask(n_rows: int, fraction: float, seed: int) -> np.ndarray:
+    """Seeded validation draw shared by NNC and the baselines (same seed -> same rows held)."""
+    return np.random.default_rng(seed).random(n_rows) < fraction
+
+
 class NNCEstimator:
     """Photo-z PDFs by neural-network classification over redshift bins.
 
@@ -162,17 +167,16 @@ class NNCEstimator:
         fraction = self.validation_fraction if validation is None else float(validation)
         if not 0 < fraction < 1:
             raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
-        rng = np.random.default_rng(self.train_config.seed)
-        is_val = rng.random(len(table)) < fraction
+        is_val = holdout_mask(len(table), fraction, self.train_config.seed)
         return table[~is_val], table[is_val]
 
     def _clean_training(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
         keep = clean_target(table[self.target_].to_numpy(), self.grid.z_min, self.grid.z_max,
                             f"{self.target_} ({name})")
         if self.policy.mode == "drop":
-            bad_counts = self.policy.report(table[keep], self.features_)
             _, any_bad = self.policy.transform(table[keep], self.features_)
             if any_bad.any():
+                bad_counts = self.policy.report(table[keep], self.features_)
                 log.warning("%s: dropping %d of %d rows with bad feature values %s", name,
                             int(any_bad.sum()), int(keep.sum()),
                             {k: v for k, v in bad_counts.items() if v})
@@ -220,9 +224,12 @@ class NNCEstimator:
         """Uncalibrated network outputs (N, n_bins) float32."""
         self._check_fitted()
         require_columns(table, self.features_, source)
-        x = self._tensor(self._standardised(table))
+        return self._logits(self._standardised(table), batch_size)
+
+    def _logits(self, x_scaled: np.ndarray, batch_size: int = 65536) -> np.ndarray:
         with torch.inference_mode():
-            return predict_outputs(self._inference_model(), x, batch_size).numpy()
+            return predict_outputs(self._inference_model(), self._tensor(x_scaled),
+                                   batch_size).numpy()
 
     def predict_pdf(self, table: pd.DataFrame, calibrated: bool = True,
                     source: str = "input table") -> np.ndarray:
@@ -248,9 +255,10 @@ class NNCEstimator:
         parts, pdfs = [], []
         for start in range(0, max(len(table), 1), chunk_rows):
             chunk = table.iloc[start : start + chunk_rows]
-            pdf = self.predict_pdf(chunk, calibrated, source)
+            x, any_bad = self.policy.transform(chunk, self.features_)  # once per chunk
+            logits = self._logits(self._scale(x).astype(np.float32))
+            pdf = apply_temperature(logits, self.temperature_ if calibrated else 1.0)
             products = pdf_products(pdf, self.grid)
-            _, any_bad = self.policy.transform(chunk, self.features_)
             flag = np.zeros(len(chunk), dtype=np.int16)
             if self.policy.mode == "drop" and any_bad.any():
                 products.loc[any_bad, :] = np.nan

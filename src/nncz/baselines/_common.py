@@ -198,9 +198,9 @@ class PointPhotoZ:
         fraction = self.validation_fraction if validation is None else float(validation)
         if not 0.0 < fraction < 1.0:
             raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
-        # The same seeded draw as NNCEstimator, so that with the same seed the baselines and
-        # NNC hold out the same rows.
-        held = np.random.default_rng(self.seed).random(len(table)) < fraction
+        from nncz.estimator import holdout_mask  # the same draw as NNC: same seed, same rows
+
+        held = holdout_mask(len(table), fraction, self.seed)
         return table[~held], table[held]
 
     def _feature_matrix(self, table: pd.DataFrame, source: str) -> np.ndarray:
