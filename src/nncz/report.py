@@ -51,8 +51,9 @@ def evaluation_report(
     if pdfs is not None:
         overall["calibrated"] = bool(pdfs.calibrated)
     if pdf_raw is not None:
-        overall["pit_ks_uncalibrated"] = evaluate(z_phot, z_spec, pdf_raw, grid)["pit_ks"]
-        overall["crps_uncalibrated"] = evaluate(z_phot, z_spec, pdf_raw, grid)["crps"]
+        uncalibrated = evaluate(z_phot, z_spec, pdf_raw, grid)
+        overall["pit_ks_uncalibrated"] = uncalibrated["pit_ks"]
+        overall["crps_uncalibrated"] = uncalibrated["crps"]
         overall["temperature"] = pdfs.temperature
     z_edges = z_bins if z_bins is not None else _z_edges(z_spec)
     binned = {truth: binned_metrics(z_phot, z_spec, z_spec, z_edges, pdf, grid)}
