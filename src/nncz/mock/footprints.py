@@ -23,6 +23,10 @@ _ICRS_TO_GAL = np.array([
     [-0.8676661490190047, -0.1980763734312015, 0.4559837761750669],
 ])
 NORTH_DEC_MIN = 32.375
+#: obliquity of the ecliptic (J2000) [deg]
+OBLIQUITY = 23.4393
+#: median of 1 / cos(ecliptic latitude) over the LS footprint (:func:`wise_coverage` = 1 there)
+_MEDIAN_SEC_BETA = 1.075
 
 
 def _unit(lon_deg: np.ndarray, lat_deg: np.ndarray) -> np.ndarray:
@@ -61,6 +65,24 @@ def star_sky(rng: np.random.Generator, n: int, scale: float = 0.25,
         out_s.append(s[acc])
     sinb = np.concatenate([np.zeros(0), *out_s])[:n]
     return galactic_to_icrs(rng.uniform(0.0, 360.0, n), np.degrees(np.arcsin(sinb)))
+
+
+def ecliptic_latitude(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Ecliptic latitude beta [deg] of ICRS (ra, dec) [deg]."""
+    ra_r, dec_r, eps = np.radians(ra), np.radians(dec), np.radians(OBLIQUITY)
+    sin_beta = np.sin(dec_r) * np.cos(eps) - np.cos(dec_r) * np.sin(eps) * np.sin(ra_r)
+    return np.degrees(np.arcsin(np.clip(sin_beta, -1.0, 1.0)))
+
+
+def wise_coverage(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Relative number of WISE exposures at (ra, dec), 1 at the median of the LS footprint.
+
+    WISE scans great circles through the ecliptic poles, so the exposures per position grow as
+    1 / cos(beta) (capped at 20x near the poles); the unWISE coadds are deepest there (depth
+    + 1.25 log10(coverage) mag). Median over the LS footprint: 1; 10% of it >= 1.9.
+    """
+    sec_beta = 1.0 / np.maximum(np.cos(np.radians(ecliptic_latitude(ra, dec))), 0.05)
+    return sec_beta / _MEDIAN_SEC_BETA
 
 
 def in_ls(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:

@@ -2,9 +2,11 @@
 
 Noise follows each survey's 5-sigma point-source depth (:data:`LS_DEPTH`, :data:`PS1_DEPTH`,
 :data:`UNWISE_DEPTH`), degraded for extended sources by the noise-equivalent area, varying with
-the number of exposures, plus a hidden fractional scatter (:data:`SYS_FRAC`) that stands for the
-model/calibration errors real catalogues do not report. Galactic extinction is SFD E(B-V) times
-the published A/E(B-V) coefficients.
+the number of exposures (for W1/W2 growing towards the ecliptic poles,
+:func:`nncz.mock.footprints.wise_coverage`; the depths are the footprint medians), plus a hidden
+fractional scatter (:data:`SYS_FRAC`) that stands for the model/calibration errors real
+catalogues do not report. Galactic extinction is SFD E(B-V) times the published A/E(B-V)
+coefficients.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nncz.mock import photometry as ph
-from nncz.mock.footprints import in_ls, ls_photsys
+from nncz.mock.footprints import in_ls, ls_photsys, wise_coverage
 from nncz.surveys.dust import LS_COEFFS
 
 #: LSDR10 5-sigma point-source depths [AB]. South g r z W1 W2: issue 3 (DR10 medians); DECam i
@@ -99,12 +101,14 @@ def observe_ls(rng: np.random.Generator, src: pd.DataFrame, maggies: np.ndarray,
     n = len(rows)
     photsys = ls_photsys(ra[rows], dec[rows])
     r_half = src["r_half_arcsec"].to_numpy()[rows]
+    coverage = wise_coverage(ra[rows], dec[rows])
     out: dict[str, np.ndarray] = {}
     for b in LS_BANDS:
         key = _band_key(b, photsys)
         true = maggies[rows, key] * 1e9
         trans = 10.0 ** (-0.4 * LS_COEFFS[b] * ebv[rows])
-        nobs = 1 + rng.poisson(_NOBS_MEAN[b] - 1, n)
+        mean_nobs = _NOBS_MEAN[b] * (coverage if b.startswith("w") else 1.0)
+        nobs = 1 + rng.poisson(mean_nobs - 1, n)
         m5 = np.array([LS_DEPTH[p].get(b, np.nan) for p in photsys])
         m5 = m5 + 1.25 * np.log10(nobs / _NOBS_MEAN[b]) + rng.normal(0, 0.1, n)
         sigma = _sigma_psf(m5) * _area_factor(r_half, LS_FWHM[b])

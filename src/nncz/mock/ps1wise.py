@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nncz.mock import photometry as ph
-from nncz.mock.footprints import in_ps1
+from nncz.mock.footprints import in_ps1, wise_coverage
 from nncz.mock.observe import (
     PS1_BANDS,
     PS1_DEPTH,
@@ -126,16 +126,20 @@ def observe_unwise(rng: np.random.Generator, src: pd.DataFrame, maggies: np.ndar
                    ebv: np.ndarray, first_id: int) -> tuple[pd.DataFrame, np.ndarray]:
     """unWISE catalogue rows (whole sky; detected at S/N >= 5 in W1 or W2).
 
+    Depths grow towards the ecliptic poles with the WISE coverage
+    (:func:`nncz.mock.footprints.wise_coverage`).
+
     Fluxes are Vega nanomaggies (m_Vega = 22.5 - 2.5 log10 flux), not dereddened.
     """
     ra, dec = src["ra"].to_numpy(), src["dec"].to_numpy()
     n = len(src)
     cols: dict[str, np.ndarray] = {}
     snr_max = np.zeros(n)
+    deeper = 1.25 * np.log10(wise_coverage(ra, dec))
     for b in ("w1", "w2"):
         true_ab = maggies[:, ph.BAND_INDEX[b]] * 1e9 * 10.0 ** (-0.4 * LS_COEFFS[b] * ebv)
         to_vega = 10.0 ** (0.4 * VEGA_TO_AB[b])
-        sigma = _sigma_psf(UNWISE_DEPTH[b] + rng.normal(0, 0.15, n))
+        sigma = _sigma_psf(UNWISE_DEPTH[b] + deeper + rng.normal(0, 0.15, n))
         flux = _noisy(rng, true_ab, sigma, SYS_FRAC["wise"])
         snr_max = np.maximum(snr_max, flux / sigma)
         cols[f"flux_{b}"] = (flux * to_vega).astype(np.float32)
