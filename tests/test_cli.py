@@ -107,3 +107,19 @@ def test_evaluate_without_pdfs(tmp_path):
     assert main(["-q", "evaluate", str(tmp_path / "p.csv"), "--output", str(tmp_path / "r")]) == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["eta"] == pytest.approx(0.0) and "crps" not in metrics
+
+
+def test_threads_option_sets_torch_threads(tmp_path):
+    import torch
+
+    frame = pd.DataFrame({"z_spec": [0.1, 0.5], "z_phot_mean": [0.11, 0.5]})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    before = torch.get_num_threads()
+    try:
+        assert main(["-q", "--threads", "1", "evaluate", str(tmp_path / "p.csv"),
+                     "--output", str(tmp_path / "r")]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(SystemExit):
+        main(["--threads", "0", "evaluate", str(tmp_path / "p.csv")])

@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", help="YAML file of option values (flags override it)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or logs")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for torch (default: torch's choice, one per core). "
+                        "On a machine shared with other busy jobs use 1: torch's threads "
+                        "spin-wait on each other and can run ~10x slower than one thread")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
     for module_name in VERB_MODULES:
         try:
@@ -78,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         result = args.func(args)
     except (FileNotFoundError, KeyError, ValueError) as error:
