@@ -47,6 +47,27 @@ def test_ls_snr_exactly_five_passes():
     assert len(select_lsdr10(df, NOI)) == 1
 
 
+def test_ls_snr_bands_can_be_relaxed():
+    df = table([ls_row(0), ls_row(1, flux_ivar_w2=0.2)])     # row 1: W2 S/N 4.47
+    assert survivors(select_lsdr10(df, ("g", "r", "i", "z")), "ls_id") == [9000]
+    out = select_lsdr10(df, ("g", "r", "i", "z"), snr_bands=("g", "r", "z"))
+    assert survivors(out, "ls_id") == [9000, 9001]
+    with pytest.raises(ValueError, match="w3"):
+        select_lsdr10(df, ALL6, snr_bands=("g", "w3"))
+
+
+def test_feature_set_snr_bands_default_and_yaml(tmp_path):
+    assert get_feature_set("lsdr10").snr_bands == ("g", "r", "z", "w1", "w2")
+    (tmp_path / "sets.yaml").write_text(
+        "optical:\n  primary: lsdr10\n  z_range: [0.001, 2.0]\n  snr_bands: [g, r, z]\n"
+        "  features: [mag_g, magerr_g, mag_r, magerr_r, mag_z, magerr_z]\n")
+    fs = get_feature_set("optical", tmp_path / "sets.yaml")
+    assert fs.snr_bands == ("g", "r", "z") and fs.ls_bands == ("g", "r", "z")
+    assert FeatureSet.from_dict("optical", fs.to_dict()) == fs
+    with pytest.raises(ValueError, match="snr_bands"):
+        FeatureSet.from_dict("bad", {**fs.to_dict(), "snr_bands": ["u"]})
+
+
 def test_ls_north_without_i_skips_i_frac_cuts_but_fails_i_features():
     df = table([ls_row(0, north=True), ls_row(1)])
     # fracin_i = 0 in the north would fail fracin > 0.3 if the i cut were applied there

@@ -184,7 +184,8 @@ def _primary_stage(spec: pd.DataFrame, fs: FeatureSet, cats: dict, funnel: Funne
         d = _match(spec, table, ("ra", "dec"), ("ls_ra", "ls_dec"), funnel, "lsdr10",
                    radius_arcsec)
         d = _one_spectrum_per_object(d, "ls_id", funnel, "lsdr10")
-        return ls.select_lsdr10(d, fs.ls_bands, funnel, source, dust=ls_dust)
+        return ls.select_lsdr10(d, fs.ls_bands, funnel, source, dust=ls_dust,
+                                snr_bands=fs.snr_bands)
     table, source = cats["ps1"]
     table = _deduplicated(table, "primaryDetection", funnel, "ps1")
     d = _match(spec, table, ("ra", "dec"), ("raMean", "decMean"), funnel, "ps1", radius_arcsec)

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from nncz.surveys.lsdr10 import LS_BANDS
+from nncz.surveys.lsdr10 import SNR_BANDS as LS_SNR_BANDS
 from nncz.surveys.ps1 import PS1_BANDS, PS1_KINDS, feature_name
 from nncz.surveys.unwise import WISE_BANDS
 
@@ -52,6 +53,9 @@ class FeatureSet:
     z_range : tuple of float
         Open interval of spectroscopic redshifts kept.
     description : str
+    snr_bands : tuple of str
+        LSDR10 bands that must reach S/N >= 5 (the method: g r z W1 W2; a user set may relax
+        it, e.g. to g r z for an optical-only set).
     """
 
     name: str
@@ -60,6 +64,7 @@ class FeatureSet:
     features: tuple[str, ...]
     z_range: tuple[float, float]
     description: str = ""
+    snr_bands: tuple[str, ...] = LS_SNR_BANDS
 
     def __post_init__(self) -> None:
         where = f"feature set {self.name!r}"
@@ -80,6 +85,9 @@ class FeatureSet:
         lo, hi = self.z_range
         if not lo < hi:
             raise ValueError(f"{where}: empty z_range {self.z_range}")
+        bad = [b for b in self.snr_bands if b not in LS_BANDS]
+        if bad:
+            raise ValueError(f"{where}: snr_bands {bad} not among the LSDR10 bands {LS_BANDS}")
 
     @property
     def ls_bands(self) -> tuple[str, ...]:
@@ -94,7 +102,8 @@ class FeatureSet:
             return cls(name=name, primary=str(d["primary"]),
                        extra=tuple(d.get("extra") or ()), features=tuple(d["features"]),
                        z_range=(float(d["z_range"][0]), float(d["z_range"][1])),
-                       description=str(d.get("description", "")))
+                       description=str(d.get("description", "")),
+                       snr_bands=tuple(d.get("snr_bands", LS_SNR_BANDS)))
         except (KeyError, TypeError, IndexError) as err:
             raise ValueError(f"feature set {name!r}: malformed entry ({err!r}); needs primary, "
                              "features, z_range [lo, hi]") from err
@@ -103,7 +112,7 @@ class FeatureSet:
         """YAML/JSON-friendly dict (inverse of :meth:`from_dict`)."""
         return {"primary": self.primary, "extra": list(self.extra),
                 "features": list(self.features), "z_range": list(self.z_range),
-                "description": self.description}
+                "description": self.description, "snr_bands": list(self.snr_bands)}
 
 
 def load_feature_sets(path: str | Path) -> dict[str, FeatureSet]:

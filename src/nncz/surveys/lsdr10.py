@@ -131,7 +131,7 @@ def ls_magnitudes(df: pd.DataFrame, bands: Sequence[str] = LS_BANDS,
 def select_lsdr10(df: pd.DataFrame, feature_bands: Sequence[str] = LS_BANDS,
                   funnel: Funnel | None = None, source: str = "ls_dr10",
                   stage: str = "lsdr10", snr_min: float = 5.0,
-                  dust: str = "auto") -> pd.DataFrame:
+                  dust: str = "auto", snr_bands: Sequence[str] = SNR_BANDS) -> pd.DataFrame:
     """Apply the LSDR10 quality cuts and compute dereddened magnitudes.
 
     Parameters
@@ -147,9 +147,11 @@ def select_lsdr10(df: pd.DataFrame, feature_bands: Sequence[str] = LS_BANDS,
     stage : str
         Stage name in the funnel.
     snr_min : float
-        Minimum S/N in g r z W1 W2.
+        Minimum S/N in each of ``snr_bands``.
     dust : str
         See :func:`ls_magnitudes`.
+    snr_bands : sequence of str
+        Bands held to ``snr_min`` (the method: g r z W1 W2).
 
     Returns
     -------
@@ -170,11 +172,14 @@ def select_lsdr10(df: pd.DataFrame, feature_bands: Sequence[str] = LS_BANDS,
                           f"{prefix} {op} {thr} in g r z (+ i where observed)", stage)
     mags = ls_magnitudes(df, LS_BANDS, dust)
     keep = np.ones(len(df), dtype=bool)
-    for b in SNR_BANDS:
+    unknown = [b for b in snr_bands if b not in LS_BANDS]
+    if unknown:
+        raise ValueError(f"snr_bands {unknown} not among the LSDR10 bands {LS_BANDS}")
+    for b in snr_bands:
         keep &= mags[f"snr_{b}"].to_numpy() >= snr_min
     df = df.drop(columns=[c for c in mags.columns if c in df.columns])
     df = pd.concat([df, mags], axis=1)
-    df = funnel.apply(df, keep, f"S/N >= {snr_min:g} in {' '.join(SNR_BANDS)}", stage)
+    df = funnel.apply(df, keep, f"S/N >= {snr_min:g} in {' '.join(snr_bands)}", stage)
     keep = np.ones(len(df), dtype=bool)
     for b in feature_bands:
         keep &= np.isfinite(df[f"mag_{b}"].to_numpy()) & np.isfinite(df[f"magerr_{b}"].to_numpy())
