@@ -166,3 +166,12 @@ def test_cli_reproduce_quick(tmp_path):
     csv = pd.read_csv(tmp_path / "table1.csv")
     assert len(csv) == len(TABLE1_ROWS) and np.isfinite(csv["sigma_nmad"]).all()
     assert all((tmp_path / "figures" / f"{name}.png").exists() for name in FIGURES)
+
+
+def test_models_train_in_worker_processes(tmp_path):
+    keys = ("nnc_lsdr10_desi", "nnc_ps1")
+    result = run_reproduce(tmp_path, settings=TINY, datasets=synthetic_datasets(), models=keys,
+                           verbose=False, jobs=2)
+    check_models_written(tmp_path, keys)
+    assert set(result["models"]) == set(keys)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == sorted(keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 
@@ -32,6 +33,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--models", nargs="+", default=None, metavar="KEY",
                    help="train only these configurations (e.g. nnc_lsdr10 rf_lsdr10; "
                    "default all)")
+    p.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                   help="train this many configurations side by side, one process and one "
+                   "torch thread each (default: one per core, at most 4)")
     p.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
     p.set_defaults(func=_run)
 
@@ -49,6 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     formats = ("png", "pdf") if args.pdf else ("png",)
     result = run_reproduce(args.output, mode=args.mode, seed=args.seed, mock_dir=args.mock,
                            settings=settings, formats=formats, models=args.models,
+                           jobs=args.jobs,
                            verbose=not getattr(args, "quiet", False))
     out = Path(args.output).resolve()
     print(result["orderings"][["claim", "agree"]].to_string(index=False))

@@ -166,8 +166,8 @@ QUICK_MOCK = {"i_max": 23.0, "spec_sky_boost": 0.95}
 
 MODES: dict[str, ReproduceSettings] = {
     "quick": ReproduceSettings(
-        name="quick", n_galaxies=400_000, mock_options=QUICK_MOCK,
-        nnc={"max_epochs": 40, "patience": 20, "batch_size": 512},
+        name="quick", n_galaxies=1_000_000, mock_options=QUICK_MOCK,
+        nnc={"max_epochs": 150, "patience": 20, "batch_size": 512},
         rf_grid={"n_estimators": [100], "min_samples_leaf": [3, 10], "max_features": [0.5]},
         xgb_grid={"max_depth": [4, 6], "learning_rate": [0.1]}, xgb_rounds=1000,
         shap_samples=200, shap_background=50),

@@ -158,7 +158,7 @@ def run_reproduce(out_dir: str | Path = "nncz_reproduce", mode: str = "quick",
                   settings: ReproduceSettings | None = None,
                   datasets: Mapping[str, pd.DataFrame] | None = None,
                   formats: tuple[str, ...] = ("png",), models: Sequence[str] | None = None,
-                  verbose: bool = True) -> dict:
+                  verbose: bool = True, jobs: int = 1) -> dict:
     """Reproduce Table 1 and Figures 2-8 under ``out_dir``; return the run summary.
 
     Parameters
@@ -180,6 +180,9 @@ def run_reproduce(out_dir: str | Path = "nncz_reproduce", mode: str = "quick",
     models : sequence of model keys, optional
         Train only these (:data:`nncz.reproduce.configs.MODELS` keys); the table and figures
         use every finished model found under ``out_dir``. Default: all.
+    jobs : int
+        Models trained side by side in worker processes of one torch thread each (1: one after
+        the other in this process).
     """
     out = Path(out_dir)
     settings = settings or MODES[mode]
@@ -210,7 +213,8 @@ def run_reproduce(out_dir: str | Path = "nncz_reproduce", mode: str = "quick",
         return cache[fs]
 
     chosen = MODELS if models is None else tuple(model_config(k) for k in models)
-    done = stage("models", lambda: train_models(dataset, out, settings, seed, chosen, verbose))
+    done = stage("models", lambda: train_models(dataset, out, settings, seed, chosen, verbose,
+                                                jobs=jobs, data_dir=data_dir))
     for model in MODELS:
         if (out / "models" / model.key / DONE_FILE).exists():
             backfill_uncalibrated_mean(model, dataset(model.feature_set),

@@ -177,28 +177,73 @@ def is_done(model_dir: Path) -> bool:
 
 def train_models(datasets: Mapping[str, pd.DataFrame] | Callable[[str], pd.DataFrame],
                  out_dir: Path, settings: ReproduceSettings, seed: int = 0,
-                 models: Iterable[ModelConfig] = MODELS, verbose: bool = False
-                 ) -> dict[str, dict]:
+                 models: Iterable[ModelConfig] = MODELS, verbose: bool = False,
+                 jobs: int = 1, data_dir: Path | None = None) -> dict[str, dict]:
     """Train every model not finished yet; return ``done.json`` of each, by key.
 
-    ``datasets`` maps a feature-set name to its dataset (or is a function of the name).
+    ``datasets`` maps a feature-set name to its dataset (or is a function of the name). With
+    ``jobs`` > 1 the models train in that many worker processes of one torch thread each
+    (small networks use cores better side by side than multi-threaded); the workers read the
+    datasets from ``data_dir/<feature_set>.parquet``.
     """
     from tqdm.auto import tqdm
 
     get = datasets if callable(datasets) else datasets.__getitem__
-    results = {}
-    models = list(models)
-    for model in tqdm(models, desc="Table 1 models", disable=not verbose):
+    results, todo = {}, []
+    for model in models:
         model_dir = out_dir / "models" / model.key
         if is_done(model_dir):
             log.info("model %s: results exist, skipped", model.key)
             results[model.key] = json.loads((model_dir / DONE_FILE).read_text())
-            continue
+        else:
+            todo.append(model)
+    if jobs > 1 and len(todo) > 1:
+        if data_dir is None:
+            raise ValueError("train_models: jobs > 1 needs data_dir (the workers read the "
+                             "datasets from files)")
+        return {**results, **_train_in_workers(todo, Path(data_dir), out_dir, settings, seed,
+                                               jobs, verbose)}
+    for model in tqdm(todo, desc="Table 1 models", disable=not verbose):
         log.info("model %s: training (%s on %s)", model.key, model.estimator,
                  model.feature_set)
-        results[model.key] = train_one(model, get(model.feature_set), model_dir, settings,
-                                       seed, verbose)
+        results[model.key] = train_one(model, get(model.feature_set),
+                                       out_dir / "models" / model.key, settings, seed, verbose)
         log.info("model %s done in %.0f s", model.key, results[model.key]["seconds"])
+    return results
+
+
+def _train_worker(key: str, data_dir: Path, out_dir: Path, settings: ReproduceSettings,
+                  seed: int) -> dict:
+    """One model in a worker process (one torch thread, no progress bars)."""
+    import torch
+
+    from nncz.reproduce.configs import model_config
+
+    torch.set_num_threads(1)
+    model = model_config(key)
+    dataset = read_table(data_dir / f"{model.feature_set}.parquet")
+    return train_one(model, dataset, out_dir / "models" / key, settings, seed, verbose=False)
+
+
+def _train_in_workers(todo: list[ModelConfig], data_dir: Path, out_dir: Path,
+                      settings: ReproduceSettings, seed: int, jobs: int, verbose: bool
+                      ) -> dict[str, dict]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    results = {}
+    context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_train_worker, m.key, data_dir, out_dir, settings, seed): m
+                   for m in todo}
+        log.info("training %d models in %d worker processes", len(todo), jobs)
+        for future in tqdm(as_completed(futures), total=len(futures), desc="Table 1 models",
+                           disable=not verbose):
+            key = futures[future].key
+            results[key] = future.result()
+            log.info("model %s done in %.0f s", key, results[key]["seconds"])
     return results
 
 
