@@ -191,3 +191,18 @@ def test_shap_cache_round_trip(tmp_path):
     np.testing.assert_array_equal(back.data, result.data)
     assert (back.base_value, back.feature_names, back.model_name, back.method) == (
         0.42, ["mag_g", "mag_r", "w1"], "NNCEstimator", "permutation")
+
+
+def test_bootstrap_gaps_resolve_clear_orderings_only():
+    from nncz.reproduce.report import bootstrap_gaps
+
+    clear = all_predictions({"nnc_lsdr10": 0.01, "ann_lsdr10": 0.03})
+    gaps = bootstrap_gaps([clear["nnc_lsdr10"], clear["ann_lsdr10"]], n_boot=200)
+    assert len(gaps) == 1 and gaps[0][0] > 0            # 0.01 vs 0.03 scatter: resolved
+    same = all_predictions({"nnc_lsdr10": 0.02, "ann_lsdr10": 0.02})
+    (lo, hi), = bootstrap_gaps([same["nnc_lsdr10"], same["ann_lsdr10"]], n_boot=200)
+    assert lo < 0 < hi                                    # equal scatter: not resolved
+    assert bootstrap_gaps([same["nnc_lsdr10"], None]) is None
+    checks = orderings(build_table1(clear), clear, n_boot=50)
+    assert {"gaps", "resolved"} <= set(checks.columns)
+    assert "95% bootstrap" in orderings_markdown(checks)
