@@ -43,8 +43,12 @@ def test_save_load_gives_identical_predictions(fitted, tmp_path):
     config = json.loads((tmp_path / "model" / "nncz_model.json").read_text())
     assert config["features"] == FEATURES and config["grid"]["n_bins"] == 150
     assert {"temperature", "scaler", "training", "versions", "metrics_validation"} <= set(config)
+    assert config["nll_weight"] == pytest.approx(1e-3)
     loaded = NNCEstimator.load(tmp_path / "model")
+    assert loaded.nll_weight == pytest.approx(1e-3)
     np.testing.assert_array_equal(loaded.predict_pdf(test), estimator.predict_pdf(test))
+    with pytest.raises(ValueError, match="nll_weight"):
+        NNCEstimator(nll_weight=-1.0)
 
 
 def test_calibrated_and_uncalibrated_differ_by_temperature(fitted):

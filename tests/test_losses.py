@@ -37,3 +37,36 @@ def test_bin_nll_and_huber():
     assert float(bin_nll(logits, torch.tensor([1]))) == pytest.approx(np.log(2))
     assert float(huber(torch.tensor([0.0, 3.0]), torch.tensor([0.5, 0.0]), delta=1.0)) == \
         pytest.approx((0.5 * 0.25 + (3 - 0.5)) / 2)
+
+
+def test_crps_nll_adds_the_true_bin_nll():
+    from nncz.losses import crps_nll_binned
+
+    grid = RedshiftGrid(0, 1, 10)
+    centres = torch.tensor(grid.centres)
+    rng = np.random.default_rng(1)
+    logits = torch.tensor(rng.normal(size=(5, 10)))
+    z = torch.tensor([0.0, 0.05, 0.43, 0.999, 1.0])            # edges and the last bin
+    expected = crps_binned(logits, z, centres, grid.width) + 0.1 * bin_nll(
+        logits, torch.as_tensor(grid.bin_index(z.numpy())))
+    assert float(crps_nll_binned(logits, z, centres, grid.width, 0.1)) == pytest.approx(
+        float(expected))
+    assert float(crps_nll_binned(logits, z, centres, grid.width, 0.0)) == pytest.approx(
+        float(crps_binned(logits, z, centres, grid.width)))
+
+
+def test_nll_term_revives_a_dead_bin():
+    # A bin at -30 gets a CRPS gradient ~ its probability (e-30), the NLL term gives it ~ -1.
+    from nncz.losses import crps_nll_binned
+
+    grid = RedshiftGrid(0, 1, 10)
+    centres = torch.tensor(grid.centres)
+    logits = torch.zeros((1, 10))
+    logits[0, 2] = -30.0
+    logits.requires_grad_(True)
+    z = torch.tensor([0.25])                                   # in the dead bin 2
+    crps_binned(logits, z, centres, grid.width).backward()
+    assert abs(float(logits.grad[0, 2])) < 1e-12
+    logits.grad = None
+    crps_nll_binned(logits, z, centres, grid.width, 1e-3).backward()
+    assert float(logits.grad[0, 2]) < -0.9e-3

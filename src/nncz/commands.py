@@ -62,6 +62,9 @@ def _add_train(subparsers) -> None:
                    help="temperature-scaling objective on the validation set: crps (default), "
                    "nll (NLL of the true bin, the method's; flattens CRPS-trained PDFs, see "
                    "README) or none")
+    p.add_argument("--nll-weight", type=float, default=1e-3,
+                   help="weight of the true bin's NLL added to the CRPS loss (default 0.001; "
+                   "0: CRPS alone, as the method's text, which lets bins die: see README)")
     p.add_argument("--checkpoint-dir", help="checkpoint directory (default OUTPUT/checkpoint); "
                    "rerunning the same command resumes from it")
     p.set_defaults(func=run_train)
@@ -94,7 +97,7 @@ def run_train(args: argparse.Namespace) -> int:
         hidden=[int(h) for h in _csv(args.hidden)], dropout=args.dropout, lr=args.lr,
         batch_size=args.batch_size, max_epochs=args.max_epochs, patience=args.patience,
         seed=args.seed, bad_values=args.bad_values, calibration=args.calibration,
-        verbose=not args.quiet)
+        nll_weight=args.nll_weight, verbose=not args.quiet)
     checkpoint = Path(args.checkpoint_dir or Path(args.output) / "checkpoint")
     estimator.fit(table, features, target=args.target, validation=validation,
                   checkpoint_dir=checkpoint, source=args.table)

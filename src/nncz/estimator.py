@@ -17,7 +17,7 @@ from nncz.calibrate import apply_temperature, fit_temperature, fit_temperature_c
 from nncz.cleaning import BadValuePolicy, clean_target
 from nncz.grid import RedshiftGrid
 from nncz.io import atomic_write, require_columns
-from nncz.losses import crps_binned
+from nncz.losses import crps_nll_binned
 from nncz.metrics import evaluate
 from nncz.model import FoldedMLP, ResidualMLP
 from nncz.pdf import pdf_products
@@ -46,6 +46,14 @@ class NNCEstimator:
         Residual MLP architecture (default [512, 256, 128, 64], 0.1, "relu").
     lr, weight_decay, batch_size, max_epochs, patience, lr_patience, lr_factor, clip_norm, seed
         Training settings (see :class:`nncz.train.TrainConfig`; defaults are the method's).
+    nll_weight : float
+        Weight of the true bin's negative log-likelihood added to the CRPS training loss
+        (default 1e-3; 0 trains on the CRPS alone, as the method's text says). Under CRPS alone
+        bins die (their probability goes to 0 for every object and cannot come back, see
+        :func:`nncz.losses.crps_nll_binned`); on a 10^6-galaxy mock (LSDR10, 60 epochs, test
+        split) the term took the dead bins among the first 200 from 75 to 0, the CRPS from
+        0.0203 to 0.0178 and sigma_NMAD from 0.0173 to 0.0159, and galaxies at z < 0.06 from a
+        median z_phot of 0.093 to 0.051 (true median 0.045).
     bad_values : str or BadValuePolicy
         ``"drop"`` or ``"fill"`` (see :mod:`nncz.cleaning`).
     validation_fraction : float
@@ -53,10 +61,11 @@ class NNCEstimator:
     calibration : str
         Objective of the temperature fit on the validation set: ``"crps"`` (default), ``"nll"``
         (negative log-likelihood of the true bin, the method's choice) or ``"none"`` (T = 1).
-        With CRPS-trained networks the NLL of a 0.005-wide bin rewards flattening every PDF:
-        measured on SDSS BOSS DR10 it gave T = 2.9 and raised the test PIT KS from 0.048 to
-        0.19 and sigma_NMAD from 0.0184 to 0.0212, while the CRPS fit gave T = 0.98 and
-        PIT KS 0.045 (see the closing note of issue 2), hence the default.
+        With networks trained on the CRPS alone (``nll_weight=0``) the NLL of a 0.005-wide bin
+        rewards flattening every PDF, because of their dead bins: measured on SDSS BOSS DR10 it
+        gave T = 2.9 and raised the test PIT KS from 0.048 to 0.19 and sigma_NMAD from 0.0184
+        to 0.0212, while the CRPS fit gave T = 0.98 and PIT KS 0.045 (closing note of issue 2),
+        hence the default.
     verbose : bool
         Progress bars and one log line per epoch.
 
@@ -83,6 +92,7 @@ class NNCEstimator:
         bad_values: str | BadValuePolicy = "drop",
         validation_fraction: float = 0.1,
         calibration: str = "crps",
+        nll_weight: float = 1e-3,
         verbose: bool = True,
     ) -> None:
         self.grid = grid or RedshiftGrid()
@@ -99,6 +109,9 @@ class NNCEstimator:
         if calibration not in CALIBRATIONS:
             raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
         self.calibration = calibration
+        if not nll_weight >= 0:
+            raise ValueError(f"nll_weight must be >= 0, got {nll_weight!r}")
+        self.nll_weight = float(nll_weight)
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
@@ -134,7 +147,7 @@ class NNCEstimator:
         centres = torch.as_tensor(self.grid.centres, dtype=torch.float32)
 
         def loss(logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-            return crps_binned(logits, z, centres, self.grid.width)
+            return crps_nll_binned(logits, z, centres, self.grid.width, self.nll_weight)
 
         def point(logits: torch.Tensor) -> np.ndarray:
             return torch.softmax(logits, 1).numpy() @ self.grid.centres
@@ -296,6 +309,7 @@ class NNCEstimator:
             "training": self.train_config.to_dict(),
             "validation_fraction": self.validation_fraction,
             "calibration": self.calibration,
+            "nll_weight": self.nll_weight,
             "metrics_validation": self.metrics_,
             "history": self.history_,
         }
@@ -328,6 +342,7 @@ class NNCEstimator:
                         bad_values=BadValuePolicy.from_dict(config["bad_values"]),
                         validation_fraction=config.get("validation_fraction", 0.1),
                         calibration=config.get("calibration", "nll"),
+                        nll_weight=config.get("nll_weight", 0.0),
                         verbose=False, **training)
         estimator.features_, estimator.target_ = config["features"], config["target"]
         estimator.scaler_mean_ = np.asarray(config["scaler"]["mean"], dtype=np.float32)

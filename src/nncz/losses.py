@@ -26,6 +26,27 @@ def crps_binned(
     return ((cdf - step) ** 2).sum(dim=1).mean() * width
 
 
+def crps_nll_binned(
+    logits: torch.Tensor, z_true: torch.Tensor, centres: torch.Tensor, width: float,
+    nll_weight: float
+) -> torch.Tensor:
+    """:func:`crps_binned` plus ``nll_weight`` times the NLL of the bin holding ``z_true``.
+
+    The NLL term keeps every bin trainable. Under CRPS alone the gradient of a bin's logit is
+    proportional to its probability, and Adam's step is invariant to the gradient's scale, so a
+    bin pushed down early keeps sinking and dies: on a 10^6-galaxy mock 75 of the first 200
+    bins of a 400-bin grid ended with no probability for any object, every galaxy at
+    z < 0.09 was put at z = 0.093, and the NLL temperature fit gave T = 7.9. The true bin's NLL
+    gradient, ``p - 1``, does not vanish.
+    """
+    loss = crps_binned(logits, z_true, centres, width)
+    if nll_weight > 0:
+        edge = centres[0] - 0.5 * width
+        index = torch.floor((z_true - edge) / width).long().clamp(0, len(centres) - 1)
+        loss = loss + nll_weight * F.cross_entropy(logits, index)
+    return loss
+
+
 def bin_nll(
     logits: torch.Tensor, bin_index: torch.Tensor, temperature: float = 1.0
 ) -> torch.Tensor:
