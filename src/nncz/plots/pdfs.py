@@ -104,8 +104,8 @@ def plot_example_pdfs(z_centres, pdfs, z_spec, z_mean, l68, u68, z_conf,
             ax.set_visible(False)
             continue
         values = {n: float(v[i]) for n, v in per_obj.items()}
-        _draw_pdf(ax, edges, pdfs[i] / width, values)
         ax.set_xlim(*(_zoom_limits(edges, pdfs[i], values) if zoom else (edges[0], edges[-1])))
+        _draw_pdf(ax, edges, pdfs[i] / width, values)
         if titles is not None:
             ax.set_title(titles[i])
     for ax in axes[-1, :]:
@@ -143,6 +143,8 @@ def _draw_pdf(ax, edges: np.ndarray, density: np.ndarray, v: dict[str, float]) -
     text = (rf"$z_{{\rm spec}}$ = {v['z_spec']:.3f}" + "\n"
             + rf"$z_{{\rm mean}}$ = {v['z_mean']:.3f}" + "\n"
             + rf"$z_{{\rm conf}}$ = {v['z_conf']:.2f}")
-    ax.text(0.97, 0.95, text, transform=ax.transAxes, ha="right", va="top", fontsize=8,
-            gid="pdf_text", bbox=dict(boxstyle="round", facecolor="white", alpha=0.8,
+    lo, hi = ax.get_xlim()
+    right = (v["z_spec"] - lo) / max(hi - lo, 1e-12) < 0.6  # the box goes where z_spec is not
+    ax.text(0.97 if right else 0.03, 0.95, text, transform=ax.transAxes,
+            ha="right" if right else "left", va="top", fontsize=8, gid="pdf_text", bbox=dict(boxstyle="round", facecolor="white", alpha=0.8,
                                       edgecolor="none"))
