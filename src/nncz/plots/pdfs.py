@@ -146,5 +146,5 @@ def _draw_pdf(ax, edges: np.ndarray, density: np.ndarray, v: dict[str, float]) -
     lo, hi = ax.get_xlim()
     right = (v["z_spec"] - lo) / max(hi - lo, 1e-12) < 0.6  # the box goes where z_spec is not
     ax.text(0.97 if right else 0.03, 0.95, text, transform=ax.transAxes,
-            ha="right" if right else "left", va="top", fontsize=8, gid="pdf_text", bbox=dict(boxstyle="round", facecolor="white", alpha=0.8,
-                                      edgecolor="none"))
+            ha="right" if right else "left", va="top", fontsize=8, gid="pdf_text",
+            bbox=dict(boxstyle="round", facecolor="white", alpha=0.8, edgecolor="none"))
