@@ -206,3 +206,14 @@ def test_bootstrap_gaps_resolve_clear_orderings_only():
     checks = orderings(build_table1(clear), clear, n_boot=50)
     assert {"gaps", "resolved"} <= set(checks.columns)
     assert "95% bootstrap" in orderings_markdown(checks)
+
+
+def test_markdown_flags_rows_with_few_objects():
+    from nncz.reproduce.table import to_markdown
+
+    table = build_table1(all_predictions())
+    assert "†" not in to_markdown(table)
+    table.loc[table["row"] == "lsdr10_elg", "n"] = 3
+    md = to_markdown(table)
+    elg_line = next(line for line in md.splitlines() if line.startswith("| ELG |"))
+    assert "3 †" in elg_line and "fewer than 30 test objects" in md

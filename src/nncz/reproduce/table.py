@@ -115,8 +115,16 @@ def _display_columns() -> list[tuple[str, str]]:
     return cols + [("crps", "ours"), ("pit_ks", "ours")]
 
 
+#: test objects below which a row's metrics are flagged as noise in the Markdown table
+MIN_RELIABLE_N = 30
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """Table 1 as a GitHub Markdown table; published values in '(method)' columns."""
+    """Table 1 as a GitHub Markdown table; published values in '(method)' columns.
+
+    Rows with fewer than :data:`MIN_RELIABLE_N` (but some) test objects get a dagger on N and a
+    footnote: their metrics are dominated by noise.
+    """
     cols = _display_columns()
     head = [HEADERS[c] if kind != "published" else
             f"{HEADERS[c.removesuffix('_published')]} (method)" for c, kind in cols]
@@ -129,8 +137,15 @@ def to_markdown(table: pd.DataFrame) -> str:
             lines.append(f"| **{group}** |" + " |" * (len(cols) - 1))
         cells = [str(r[c]) if kind == "text" else _fmt(c.removesuffix("_published"), r[c])
                  for c, kind in cols]
+        few = 0 < r["n"] < MIN_RELIABLE_N
+        if few:
+            cells[[c for c, _ in cols].index("n")] += " †"
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if ((table["n"] > 0) & (table["n"] < MIN_RELIABLE_N)).any():
+        text += (f"\n† fewer than {MIN_RELIABLE_N} test objects: these metrics are dominated "
+                 "by noise.\n")
+    return text
 
 
 def _latex_escape(text: str) -> str:
