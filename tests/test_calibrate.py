@@ -48,3 +48,51 @@ def test_floor_bounds_the_cost_of_outliers():
     labels = np.array([0, 9])  # the second object is a catastrophic outlier
     # without a floor the outlier pushes T to the upper bound; with one it does not
     assert fit_temperature(logits, labels) > fit_temperature(logits, labels, floor=0.01)
+
+
+def test_pit_map_makes_too_wide_pdfs_calibrated():
+    from nncz.calibrate import apply_pit_map, fit_pit_map
+    from nncz.grid import RedshiftGrid
+    from nncz.metrics import pit, pit_ks
+
+    grid = RedshiftGrid(0.0, 3.0, 600)
+    rng = np.random.default_rng(1)
+
+    def draw(n):  # true z ~ N(mu, 0.05), PDFs N(mu, 0.1): twice too wide, humped PIT
+        mu = rng.uniform(0.5, 2.5, n)
+        z = mu + rng.normal(0.0, 0.05, n)
+        pdf = np.exp(-0.5 * ((grid.centres[None, :] - mu[:, None]) / 0.1) ** 2)
+        return pdf / pdf.sum(1, keepdims=True), z
+
+    pdf_val, z_val = draw(4000)
+    pdf_test, z_test = draw(4000)
+    knots = fit_pit_map(pit(pdf_val, grid, z_val), n_knots=10)
+    corrected = apply_pit_map(pdf_test, knots)
+    np.testing.assert_allclose(corrected.sum(1), 1.0, atol=1e-9)
+    assert np.all(corrected >= 0)
+    before, after = pit_ks(pit(pdf_test, grid, z_test)), pit_ks(pit(corrected, grid, z_test))
+    assert before > 0.1 and after < 0.035
+
+
+def test_pit_map_of_uniform_pits_is_near_identity_and_checks_input():
+    from nncz.calibrate import apply_pit_map, fit_pit_map
+
+    x, y = fit_pit_map(np.random.default_rng(2).random(20000), n_knots=10)
+    np.testing.assert_allclose(x, y, atol=0.02)
+    assert x[0] == 0.0 and x[-1] == 1.0
+    pdf = np.full((3, 5), 0.2)
+    np.testing.assert_allclose(apply_pit_map(pdf, (y, y)), pdf, atol=1e-12)
+    with pytest.raises(ValueError):
+        fit_pit_map(np.array([0.5, 1.5, 0.2]), n_knots=2)
+
+
+def test_pit_map_with_tied_pits_stays_a_valid_pdf():
+    from nncz.calibrate import apply_pit_map, fit_pit_map
+
+    pits = np.concatenate([np.zeros(300), np.ones(300), np.random.default_rng(3).random(400)])
+    knots = fit_pit_map(pits, n_knots=10)
+    pdf = np.random.default_rng(4).random((50, 40))
+    pdf /= pdf.sum(1, keepdims=True)
+    corrected = apply_pit_map(pdf, knots)
+    assert np.all(corrected >= 0) and np.all(np.isfinite(corrected))
+    np.testing.assert_allclose(corrected.sum(1), 1.0, atol=1e-12)

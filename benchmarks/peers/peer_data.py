@@ -77,7 +77,8 @@ class PeerDataset:
             "mag_limits": limits,
             "nondetect_val": NONDETECT,
             "redshift_col": "redshift",
-            "column_names": [*mags, "redshift"],
+            "column_names": mags,  # PZFlow's flow columns; it appends redshift_col itself
+            "replace_error_vals": [0.1] * len(mags),  # GPz: one per band (RAIL's LSST value)
             "err_names_dict": {e: f"{m}_err" for m, e in zip(mags, self.err_cols, strict=True)},
             "err_dict": {**dict(zip(mags, self.err_cols, strict=True)), "redshift": None},
         }
@@ -90,6 +91,7 @@ class PeerDataset:
                 "column_names",
                 "err_names_dict",
                 "err_dict",
+                "replace_error_vals",
             ):
                 common.pop(key)
         return common

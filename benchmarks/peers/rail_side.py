@@ -81,6 +81,21 @@ def plain_ensemble(ensemble, zmin: float, zmax: float, nzbins: int):
     return qp.Ensemble(qp.interp, data={"xvals": xvals, "yvals": ensemble.pdf(xvals)})
 
 
+def estimate_from_file(estimator, test_path: str):
+    """``estimate`` reading the test file from disk in ``chunk_size`` rows at a time.
+
+    RAIL chunks only inputs it reads from a file: data handed over in memory is estimated in one
+    piece whatever ``chunk_size`` says (PZFlow's posterior for all 20k DC2 test rows then needs
+    ~19 GB). The stage reads the file's ``photometry`` group itself.
+    """
+    estimator.config.hdf5_groupname = "photometry"
+    estimator.set_data("input", None, path=test_path, do_read=False)
+    estimator.validate()
+    estimator.run()
+    estimator.finalize()
+    return estimator.get_handle("output").read(force=True)
+
+
 def run_one(name: str, job: dict, train: dict, test: dict, workdir: Path) -> dict:
     module_name, informer_name, estimator_name = ESTIMATORS[name]
     module = importlib.import_module(module_name)
@@ -104,7 +119,10 @@ def run_one(name: str, job: dict, train: dict, test: dict, workdir: Path) -> dic
         **config_for(estimator_class, common, extra),
     )
     start = time.perf_counter()
-    ensemble = estimator.estimate(test).data
+    if "chunk_size" in extra:
+        ensemble = estimate_from_file(estimator, job["test"])
+    else:
+        ensemble = estimator.estimate(test).data
     predict_s = time.perf_counter() - start
     original = ensemble.gen_class.name
     ensemble = plain_ensemble(ensemble, common["zmin"], common["zmax"], common["nzbins"])
@@ -117,6 +135,7 @@ def run_one(name: str, job: dict, train: dict, test: dict, workdir: Path) -> dic
         "qp_file": str(out),
         "n_train": len(train["redshift"]),
         "parameterization": original,
+        "config": extra,
     }
 
 

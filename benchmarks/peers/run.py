@@ -47,6 +47,10 @@ RAIL_ESTIMATORS = [
     "PZFlow",
     "BPZ",
 ]
+# Per-estimator RAIL config used unless --rail-config says otherwise (stated in the table).
+# PZFlow: RAIL chunks only input read from a file (rail_side.estimate_from_file); in one piece
+# its posterior for the 20k DC2 test rows needed ~19 GB.
+RAIL_EXTRA = {"PZFlow": {"chunk_size": 2000}}
 RAIL_PACKAGE = {
     "TrainZ": "pz-rail-base",
     "KNN": "pz-rail-sklearn",
@@ -77,6 +81,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="NAME=N",
         help="subsample the training set of a slow RAIL estimator",
+    )
+    parser.add_argument(
+        "--rail-config",
+        nargs="*",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="RAIL stage config for one estimator, VALUE as JSON (e.g. FlexZBoost.nbump=5)",
     )
     parser.add_argument(
         "--reuse-rail",
@@ -134,6 +145,24 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
+def rail_extra(items: list[str]) -> dict[str, dict]:
+    """RAIL_EXTRA updated by ``NAME.KEY=VALUE`` items (VALUE parsed as JSON, else a string)."""
+    extra = {name: dict(config) for name, config in RAIL_EXTRA.items()}
+    for item in items:
+        target, sep, raw = item.partition("=")
+        name, dot, key = target.partition(".")
+        if not (sep and dot and key) or name not in RAIL_PACKAGE:
+            raise SystemExit(
+                f"--rail-config {item!r}: expected NAME.KEY=VALUE, NAME in {sorted(RAIL_PACKAGE)}"
+            )
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        extra.setdefault(name, {})[key] = value
+    return extra
+
+
 def installed_rail_packages() -> dict[str, str]:
     """``{package: 'ok' | 'failed: ...'}`` as written by setup_rail.sh."""
     status_file = RAIL_VENV / "install_status.txt"
@@ -189,13 +218,15 @@ def run_rail(ds: PeerDataset, args: argparse.Namespace, outdir: Path) -> dict[st
             train_path = write_photometry(ds.train, outdir / "train.hdf5")
             test_path = write_photometry(ds.test, outdir / "test.hdf5")
         max_train = dict(item.split("=") for item in args.max_train)
+        extra = rail_extra(args.rail_config)
         job = {
-            "train": str(train_path),
-            "test": str(test_path),
+            "train": str(train_path.resolve()),  # rail_side.py works in another directory
+            "test": str(test_path.resolve()),
             "outdir": str(outdir.resolve()),
             "estimators": names,
             "common": ds.rail_common(),
             "max_train": {k: int(v) for k, v in max_train.items()},
+            "extra": {name: extra[name] for name in names if name in extra},
         }
         job_path = outdir / "rail_job.json"
         job_path.write_text(json.dumps(job, indent=1))
@@ -262,6 +293,8 @@ def rows_for(ds: PeerDataset, name: str, result: dict, fine: RedshiftGrid) -> li
         ]
     rows = score_qp_file(result["qp_file"], fine, ds.test["redshift"].to_numpy())
     note = result.get("note", "")
+    if result.get("config"):
+        note = f"{note} config {json.dumps(result['config'], separators=(',', ':'))}".strip()
     if result["n_train"] < len(ds.train):
         note = f"subsampled train to {result['n_train']} {note}"
     return [{**base, **row, "note": note} for row in rows]

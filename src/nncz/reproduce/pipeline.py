@@ -237,7 +237,8 @@ def run_reproduce(out_dir: str | Path = "nncz_reproduce", mode: str = "quick",
                           to_markdown(table_t1),
                           {"mode": settings.name, "seed": seed,
                            "mock galaxies": settings.n_galaxies,
-                           "stage seconds (this run; ~0 where resumed from earlier files)": timings})
+                           "stage seconds (this run; ~0 where resumed from earlier files)":
+                               timings})
     text = json.dumps(summary, indent=2, default=str)
     atomic_write(out / "summary.json", lambda temp: temp.write_text(text))
     return {**summary, "table": table, "orderings": checks, "figures": figures,
