@@ -31,6 +31,7 @@ from scipy.optimize import minimize_scalar
 from nncz import metrics, qpio
 from nncz.calibrate import apply_pit_map, apply_temperature, fit_pit_map
 from nncz.estimator import NNCEstimator
+from nncz.grid import RedshiftGrid
 
 CALIBRATIONS = ("crps", "ks", "nll", "none", "pit")
 PIT_KNOTS = 10
@@ -73,12 +74,14 @@ def split_validation(table: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.D
     return table[~is_val], table[is_val]
 
 
-def build_estimator(ds: PeerDataset, args: argparse.Namespace, seed: int) -> NNCEstimator:
+def build_estimator(grid: RedshiftGrid, args: argparse.Namespace, seed: int) -> NNCEstimator:
+    """One network with the benchmark's settings (``args.weight_decay`` if given, else 1e-5)."""
     return NNCEstimator(
-        grid=ds.grid,
+        grid=grid,
         hidden=args.hidden,
         dropout=args.dropout,
         lr=args.lr,
+        weight_decay=getattr(args, "weight_decay", 1e-5),
         batch_size=args.batch_size,
         max_epochs=args.max_epochs,
         patience=args.patience,
@@ -104,7 +107,7 @@ def run_nncz(ds: PeerDataset, args: argparse.Namespace, outdir: Path) -> dict[st
     start = time.perf_counter()
     members = []
     for k in range(args.ensemble):
-        estimator = build_estimator(ds, args, args.seed + k)
+        estimator = build_estimator(ds.grid, args, args.seed + k)
         estimator.fit(
             fit_part,
             columns,

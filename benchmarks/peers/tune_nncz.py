@@ -23,11 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from peer_data import load_dc2, nncz_features
-from peer_nncz import PIT_KNOTS, average_pdf, fit_crps_temperature, split_validation
+from peer_nncz import (
+    PIT_KNOTS,
+    average_pdf,
+    build_estimator,
+    fit_crps_temperature,
+    split_validation,
+)
 
 from nncz import metrics
 from nncz.calibrate import apply_pit_map, fit_pit_map
-from nncz.estimator import NNCEstimator
 from nncz.grid import RedshiftGrid
 from nncz.pdf import pdf_products
 
@@ -71,20 +76,7 @@ def train(args: argparse.Namespace) -> None:
     fit_part, val_part = split_validation(rest, 0)  # as run_nncz with --seed 0
     if args.augment:
         fit_part = augmented(ds, fit_part, args.features, args.augment, args.seed)
-    estimator = NNCEstimator(
-        grid=grid,
-        hidden=args.hidden,
-        dropout=args.dropout,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        batch_size=args.batch_size,
-        max_epochs=args.max_epochs,
-        patience=args.patience,
-        lr_patience=args.lr_patience,
-        seed=args.seed,
-        bad_values="fill",
-        verbose=False,
-    )
+    estimator = build_estimator(grid, args, args.seed)
     start = time.perf_counter()
     estimator.fit(fit_part, columns, target="redshift", validation=val_part)
     seconds = time.perf_counter() - start
