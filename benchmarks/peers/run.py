@@ -115,19 +115,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--patience", type=int, default=25)
     parser.add_argument("--lr-patience", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--ensemble", type=int, default=1, help="average of N nncz networks")
+    parser.add_argument(
+        "--ensemble", type=int, default=5, help="average of N nncz networks (5, as chosen)"
+    )
     parser.add_argument(
         "--calibration",
         choices=CALIBRATIONS,
-        default="crps",
-        help="temperature of the main nncz row (see peer_nncz.py)",
+        default="pit",
+        help="calibration of the main nncz row (default pit, as chosen; see peer_nncz.py)",
     )
     parser.add_argument(
         "--also",
         nargs="*",
         choices=CALIBRATIONS,
-        default=[],
-        help="extra nncz rows with these temperatures (same networks)",
+        default=["none", "crps"],
+        help="extra nncz rows with these calibrations (same networks; default none crps)",
     )
     return parser.parse_args(argv)
 
