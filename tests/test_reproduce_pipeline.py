@@ -164,7 +164,12 @@ def test_cli_reproduce_quick(tmp_path):
 
     assert main(["reproduce", "--quick", "--output", str(tmp_path)]) == 0
     csv = pd.read_csv(tmp_path / "table1.csv")
-    assert len(csv) == len(TABLE1_ROWS) and np.isfinite(csv["sigma_nmad"]).all()
+    assert csv["row"].tolist() == [r.key for r in TABLE1_ROWS]
+    filled = csv["n"] > 0
+    assert np.isfinite(csv.loc[filled, "sigma_nmad"]).all()
+    # only the subsets thinned by the W1/W2 S/N >= 5 cut may be empty on the quick mock
+    assert set(csv.loc[~filled, "row"]) <= {"lsdr10_faint", "lsdr10_elg"}
+    assert csv.set_index("row").loc["lsdr10_full", "n"] > 1000
     assert all((tmp_path / "figures" / f"{name}.png").exists() for name in FIGURES)
 
 
