@@ -35,14 +35,12 @@ def _increasing(values: list[float]) -> bool | None:
 
 def sigma_nmad_above(pred: pd.DataFrame | None, z_min: float = 1.0) -> float:
     """sigma_NMAD of the test objects with z_spec > z_min (NaN if fewer than 5)."""
-    from nncz.metrics import delta_z, sigma_nmad
-
     if pred is None:
         return float("nan")
     sel = pred[(pred["z_spec"] > z_min) & np.isfinite(pred["z_phot_mean"])]
     if len(sel) < 5:
         return float("nan")
-    return sigma_nmad(delta_z(sel["z_phot_mean"], sel["z_spec"]))
+    return _metric(sel, "sigma_nmad")
 
 
 def _metric(pred: pd.DataFrame, metric: str) -> float:
