@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from nncz.datasets import build_dataset
 from nncz.estimator import NNCEstimator
-from nncz.metrics import point_metrics
+from nncz.reproduce import TABLE1_ROWS
+from nncz.reproduce.table import row_metrics
 from nncz.spec import build_spec_sample
 
 FEATURES = ["mag_g", "magerr_g", "mag_r", "magerr_r", "mag_i", "magerr_i", "mag_z", "magerr_z"]
@@ -34,17 +34,6 @@ lsdr10_optical:
   snr_bands: [g, r, z]
   features: [{", ".join(FEATURES)}]
 """
-
-
-def subsets(test: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Boolean masks of the Table 1 classes on the test split."""
-    targets = test["desi_targets"].astype(str)
-    return {"all": np.ones(len(test), bool),
-            "BGS": targets.str.contains("BGS").to_numpy(),
-            "LRG": targets.str.contains("LRG").to_numpy(),
-            "ELG": targets.str.contains("ELG").to_numpy(),
-            "z_m < 21": (test["mag_z"] < 21).to_numpy(),
-            "z_m >= 21": (test["mag_z"] >= 21).to_numpy()}
 
 
 def main() -> None:
@@ -71,15 +60,14 @@ def main() -> None:
                        verbose=False).fit(train, FEATURES, validation=val)
     print(f"trained {len(est.history_)} epochs in {time.perf_counter() - started:.0f} s, "
           f"T = {est.temperature_:.3f}")
-    z_phot = est.predict(test)["z_phot_mean"].to_numpy()
-    z_spec = test["z_spec"].to_numpy(float)
-    print(f"{'subset':10s} {'n':>6s} {'sigma_NMAD':>10s} {'eta %':>7s}")
-    for name, mask in subsets(test).items():
-        if mask.sum() < 2:
-            print(f"{name:10s} {mask.sum():6d}")
+    predictions = pd.concat([test.reset_index(drop=True),
+                             est.predict(test).reset_index(drop=True)], axis=1)
+    print(f"{'subset (Table 1 definitions)':30s} {'n':>6s} {'sigma_NMAD':>10s} {'eta %':>7s}")
+    for row in TABLE1_ROWS:
+        if row.model != "nnc_lsdr10":
             continue
-        m = point_metrics(z_phot[mask], z_spec[mask])
-        print(f"{name:10s} {mask.sum():6d} {m['sigma_nmad']:10.4f} {m['eta']:7.2f}")
+        m = row_metrics(predictions, row.subset)
+        print(f"{row.label:30s} {m['n']:6d} {m['sigma_nmad']:10.4f} {m['eta']:7.2f}")
 
 
 if __name__ == "__main__":
