@@ -78,7 +78,7 @@ def test_wrong_column_error_names_file_and_column(trained, capsys):
     code = main(["-q", "train", str(work / "train.csv"), "--features", "mag_g,mag_rr",
                  "--output", str(work / "m2")])
     err = capsys.readouterr().err
-    assert code == 1 and "mag_rr" in err and "train.csv" in err and "mag_r" in err
+    assert code == 3 and "mag_rr" in err and "train.csv" in err and "mag_r" in err
 
 
 def test_config_file_supplies_options(trained, tmp_path):

@@ -8,12 +8,18 @@ the command line win over the file.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
+import traceback
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
+
+from nncz.argtypes import positive_int
+from nncz.io import ModelFileError, OutputError, UsageError
 
 log = logging.getLogger("nncz")
 
@@ -29,31 +35,101 @@ VERB_MODULES = (
 )
 
 
-def _load_config(argv: list[str]) -> dict:
+EXIT_CODES: dict[str, int] = {
+    "internal": 1,      # a bug: one line, and the traceback with --debug
+    "usage": 2,         # bad option, option value, option combination or --config file
+    "input": 3,         # an input file, column or value that cannot be used
+    "output": 4,        # output refused (an input, exists), permission, disk full, a directory
+    "model": 5,         # a model bundle or checkpoint that fails verification
+    "interrupted": 130,  # Ctrl-C (SIGINT)
+}
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EFBIG}
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are one line: ``nncz VERB: error: ...`` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CODES["usage"], f"{self.prog}: error: {message} "
+                  f"(see `{self.prog} --help`)\n")
+
+
+def _load_config(argv: list[str]) -> tuple[dict, Path | None]:
     """Values of ``--config FILE`` as argparse defaults (flags still override them)."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
     known, _ = pre.parse_known_args(argv)
     if not known.config:
-        return {}
+        return {}, None
     path = Path(known.config)
-    if not path.exists():
-        raise SystemExit(f"nncz: config file {path} not found")
-    values = yaml.safe_load(path.read_text()) or {}
+    if not path.is_file():
+        raise UsageError(f"--config {path}: no such file")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise UsageError(f"--config {path}: not valid YAML{line}") from error
     if not isinstance(values, dict):
-        raise SystemExit(f"nncz: config file {path} must hold a mapping of option: value")
-    return {str(k).replace("-", "_"): v for k, v in values.items()}
+        raise UsageError(f"--config {path}: must hold a mapping of option: value")
+    return {str(k).replace("-", "_"): v for k, v in values.items()}, path
+
+
+def _given_on_line(action: argparse.Action, argv: list[str]) -> bool:
+    return any(a == o or a.startswith(o + "=") for a in argv for o in action.option_strings)
+
+
+def _check_config(parser: argparse.ArgumentParser, args: argparse.Namespace, config: dict,
+                  path: Path | None, argv: list[str]) -> None:
+    """Refuse unknown keys; give config values the validation a flag's text would get."""
+    if not config:
+        return
+    sub = parser._subparsers._group_actions[0].choices[args.verb]  # noqa: SLF001
+    actions = {a.dest: a for a in [*parser._actions, *sub._actions]}  # noqa: SLF001
+    unknown = sorted(k for k in config if k not in actions or k in ("help", "config", "verb"))
+    if unknown:
+        raise UsageError(f"--config {path}: unknown key(s) {unknown} for `nncz {args.verb}`")
+    for key, value in config.items():
+        action = actions[key]
+        if _given_on_line(action, argv):
+            continue  # the flag wins; its text was validated by argparse
+        setattr(args, key, _config_value(action, key, value, path))
+
+
+def _config_value(action: argparse.Action, key: str, value, path: Path | None):
+    if action.nargs == 0:  # store_true / store_false
+        if not isinstance(value, bool):
+            raise UsageError(f"--config {path}: {key} must be true or false, got {value!r}")
+        return value
+    if isinstance(value, list) and action.nargs not in ("+", "*"):  # a YAML list of columns
+        value = ",".join(str(v) for v in value)
+    values = value if isinstance(value, list) else [value]
+    out = []
+    for item in values:
+        if item is not None and action.type is not None:
+            try:
+                item = action.type(str(item))
+            except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
+                raise UsageError(f"--config {path}: {key}: {error}") from None
+        if action.choices is not None and item not in action.choices:
+            raise UsageError(f"--config {path}: {key} must be one of {list(action.choices)}, "
+                             f"got {item!r}")
+        out.append(item)
+    return out if isinstance(value, list) else out[0]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nncz",
         description="Calibrated photometric-redshift PDFs by neural-network classification. "
         "Verbs follow the photo-z life cycle: train (inform) -> predict (estimate) -> evaluate.",
     )
     parser.add_argument("--config", help="YAML file of option values (flags override it)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or logs")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (default: one line)")
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="CPU threads for torch (default: torch's choice, one per core). "
                         "On a machine shared with other busy jobs use 1: torch's threads "
                         "spin-wait on each other and can run ~10x slower than one thread")
@@ -70,31 +146,93 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``nncz`` with ``argv``; returns the exit status (see :data:`EXIT_CODES`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    state = {"prog": "nncz", "debug": "--debug" in argv}
+    try:
+        return _run(argv, state)
+    except KeyboardInterrupt:
+        if state["debug"]:
+            traceback.print_exc()
+        print(f"{state['prog']}: interrupted; no output was left half-written", file=sys.stderr)
+        return EXIT_CODES["interrupted"]
+    except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
+        kind, message = classify_error(error)
+        if state["debug"]:
+            traceback.print_exc()
+        elif kind == "internal":
+            message += " (rerun with --debug for the traceback)"
+        print(f"{state['prog']}: error: {message}", file=sys.stderr)
+        return EXIT_CODES[kind]
+
+
+def _run(argv: list[str], state: dict) -> int:
     parser = build_parser()
-    config = _load_config(argv)
+    config, config_path = _load_config(argv)
     if config:
         for action in parser._subparsers._group_actions[0].choices.values():  # noqa: SLF001
             action.set_defaults(**{k: v for k, v in config.items()})
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(message)s")
+    state["debug"] = bool(args.debug)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_CODES["usage"]
+    state["prog"] = f"nncz {args.verb}"
+    _check_config(parser, args, config, config_path, argv)
+    _setup_logging(args.quiet, state["prog"])
     if args.threads is not None:
-        if args.threads < 1:
-            parser.error(f"--threads must be >= 1, got {args.threads}")
         import torch
 
         torch.set_num_threads(args.threads)
-    try:
-        result = args.func(args)
-    except (FileNotFoundError, KeyError, ValueError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"nncz {args.verb}: error: {message}", file=sys.stderr)
-        return 1
-    return int(result or 0)
+    return int(args.func(args) or 0)
+
+
+class _Formatter(logging.Formatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__("%(message)s")
+        self.prog = prog
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"{self.prog}: warning: {text}" if record.levelno >= logging.WARNING else text
+
+
+def _setup_logging(quiet: bool, prog: str) -> None:
+    """Log lines of ``nncz.*`` to the current stderr; warnings read ``nncz VERB: warning:``."""
+    for handler in [h for h in log.handlers if getattr(h, "_nncz_cli", False)]:
+        log.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._nncz_cli = True  # noqa: SLF001 - ours, replaced on the next call
+    handler.setFormatter(_Formatter(prog))
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def classify_error(error: BaseException) -> tuple[str, str]:
+    """Kind (a key of :data:`EXIT_CODES`) and one-line message of an expected failure."""
+    if isinstance(error, OutputError):
+        return "output", str(error)
+    if isinstance(error, ModelFileError):
+        return "model", str(error)
+    if isinstance(error, UsageError | yaml.YAMLError):
+        return "usage", str(error)
+    if isinstance(error, FileNotFoundError):
+        name = error.filename
+        return "input", f"{name}: no such file or directory" if name else str(error)
+    if isinstance(error, OSError) and (error.errno in _DISK_ERRNOS
+                                       or isinstance(error, PermissionError)):
+        name = f"{error.filename}: " if error.filename else ""
+        reason = error.strerror or str(error)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            reason += " (disk full: free space or write elsewhere)"
+        return "output", f"{name}{reason}"
+    if isinstance(error, KeyError):
+        return "input", str(error.args[0]) if error.args else repr(error)
+    if isinstance(error, ValueError | OSError):  # OSError without errno: unreadable file
+        return "input", " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, MemoryError):
+        return "internal", "out of memory (a smaller --chunk-rows or --batch-size may help)"
+    return "internal", f"internal error {type(error).__name__}: {error}"
 
 
 if __name__ == "__main__":
