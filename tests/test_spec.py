@@ -169,7 +169,7 @@ def test_build_spec_sample_counts_and_single_survey():
 # ------------------------------------------------------------------------- files and CLI
 def test_misspelled_column_in_file_names_file_and_column(tmp_path):
     path = tmp_path / "specobj.parquet"
-    table([sdss_row(0)]).rename(columns={"zErrNoqso": "zErr_Noqso"}).to_parquet(path)
+    table([sdss_row(0)]).rename(columns={"zErrNoqso": "zErrNoQ"}).to_parquet(path)
     with pytest.raises(KeyError) as err:
         build_spec_sample(sdss=path)
     assert "zErrNoqso" in str(err.value) and "specobj.parquet" in str(err.value)

@@ -34,6 +34,7 @@ from nncz.surveys import ps1
 from nncz.surveys import unwise as uw
 from nncz.surveys._util import as_bool, num, read_input
 from nncz.surveys.featuresets import FeatureSet, builtin_feature_sets, get_feature_set
+from nncz.surveys.prepare import read_photometry, require_i_band
 
 __all__ = ["SPLITS", "assign_split", "build_dataset", "survey_training_set", "read_catalogs",
            "add_cli"]
@@ -113,15 +114,16 @@ def read_catalogs(feature_set: FeatureSet, lsdr10: Table | None = None,
         raise ValueError(f"feature set {feature_set.name!r} needs the {missing} catalogue(s)")
     ebv = [ebv_column] if ebv_column else []
     out = {}
+    purpose = f"feature set {feature_set.name!r}"
     if "lsdr10" in need:
-        required = [c for c in ls.required_columns() if c != "ls_id"]
-        table, source = read_input(lsdr10, required, ["ls_id", "brickid", "objid",
-                                                      *ls.optional_columns()], "ls_dr10 table")
-        out["lsdr10"] = (ls.ensure_ls_id(table, source), source)
+        table, source = read_photometry(lsdr10, "lsdr10", ls.required_columns(), purpose)
+        require_i_band(table, source, feature_set.ls_bands, purpose)
+        out["lsdr10"] = (table, source)
     if "ps1" in need or "ps1_i" in need:
-        out["ps1"] = read_input(ps1_table, ps1.required_columns() + ebv, what="ps1_dr2 table")
+        out["ps1"] = read_photometry(ps1_table, "ps1", ps1.required_columns() + ebv, purpose,
+                                     extra=ebv)
     if "unwise" in need:
-        out["unwise"] = read_input(unwise, uw.required_columns(), what="unwise table")
+        out["unwise"] = read_photometry(unwise, "unwise", uw.required_columns(), purpose)
     return out
 
 
@@ -131,8 +133,8 @@ def _ls_z_mag(spec: pd.DataFrame, lsdr10: Table | None, radius_arcsec: float) ->
     if lsdr10 is None or not len(spec):
         return out
     cols = ["ra", "dec", "flux_z", "flux_ivar_z"]
-    table, _ = read_input(lsdr10, cols, ["mw_transmission_z", "ebv", "brick_primary"],
-                          what="ls_dr10 table")
+    table, _ = read_photometry(lsdr10, "lsdr10", cols, "mag_z of the PS1 sets",
+                               extra=["mw_transmission_z", "ebv", "brick_primary"])
     if "brick_primary" in table.columns:
         table = table.loc[as_bool(table["brick_primary"])].reset_index(drop=True)
     m = match_sky(num(spec, "ra"), num(spec, "dec"), num(table, "ra"), num(table, "dec"),

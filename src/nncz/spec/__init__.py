@@ -44,9 +44,9 @@ def build_spec_sample(sdss: pd.DataFrame | str | Path | None = None,
     (DataFrame, Funnel)
         The merged sample (columns :data:`SPEC_COLUMNS`) and the record of every cut.
     """
-    from nncz.spec.desi import DESI_COLUMNS, FLUX_BANDS
+    from nncz.spec.desi import DESI_COLUMNS, REQUIRED_FLUX_BANDS
     from nncz.spec.sdss import SDSS_COLUMNS
-    from nncz.surveys._util import read_input
+    from nncz.surveys.prepare import read_photometry
 
     if sdss is None and desi is None:
         raise ValueError("build_spec_sample needs an SDSS and/or a DESI table")
@@ -54,11 +54,12 @@ def build_spec_sample(sdss: pd.DataFrame | str | Path | None = None,
     empty = pd.DataFrame(columns=list(SPEC_COLUMNS))
     parts = {"SDSS": empty, "DESI": empty}
     if sdss is not None:
-        table, source = read_input(sdss, SDSS_COLUMNS, what="sdss table")
+        table, source = read_photometry(sdss, "sdss", SDSS_COLUMNS, "the SDSS selection")
         parts["SDSS"] = select_sdss(table, zerr_max, funnel, source)
     if desi is not None:
-        flux = [f"FLUX{i}_{b}" for b in FLUX_BANDS for i in ("", "_IVAR")]
-        table, source = read_input(desi, DESI_COLUMNS, [*flux, "BGS_TARGET"], what="desi table")
+        flux = [f"FLUX{i}_{b}" for b in REQUIRED_FLUX_BANDS for i in ("", "_IVAR")]
+        table, source = read_photometry(desi, "desi", [*DESI_COLUMNS, *flux],
+                                        "the DESI selection")
         parts["DESI"] = select_desi(table, deltachi2_min, zerr_max, funnel, source)
     if sdss is not None and desi is not None:
         spec = merge_spec(parts["SDSS"], parts["DESI"], radius_arcsec, dz_max, funnel)

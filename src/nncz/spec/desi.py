@@ -1,8 +1,10 @@
 """DESI DR1 redshift catalogue selection of reliable BGS / LRG / ELG galaxy redshifts.
 
-Cuts, in order: a BGS, LRG or ELG target bit; SPECTYPE == 'GALAXY'; ZWARN == 0; MASKBITS == 0;
-MORPHTYPE != 'PSF'; FLUX > 0 and FLUX_IVAR > 0 in every band the file has among
-G R I Z W1 W2; DELTACHI2 > 25 (configurable; the method tested 25 to 5000); ZERR < 0.001.
+Cuts, in order: ZCAT_PRIMARY (only when the file has it: zall-pix holds a target once per
+survey/program, ZCAT_PRIMARY marks the best redshift); a BGS, LRG or ELG target bit;
+SPECTYPE == 'GALAXY'; ZWARN == 0; MASKBITS == 0; MORPHTYPE != 'PSF'; FLUX > 0 and
+FLUX_IVAR > 0 in every band the file has among G R I Z W1 W2; DELTACHI2 > 25 (configurable;
+the method tested 25 to 5000); ZERR < 0.001.
 
 Target class. An object can carry several target bits (e.g. a bright LRG is often also a BGS
 target). ``desi_class`` is one label by the priority BGS > LRG > ELG: BGS is the
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nncz.funnel import Funnel
-from nncz.surveys._util import as_str, num, require
+from nncz.surveys._util import as_bool, as_str, num, require
 
 __all__ = ["DESI_COLUMNS", "DESI_BITS", "BGS_BITS", "CLASS_PRIORITY", "desi_classes",
            "select_desi"]
@@ -94,6 +96,8 @@ def select_desi(df: pd.DataFrame, deltachi2_min: float = 25.0, zerr_max: float =
                                   for i in ("", "_IVAR"))], source)
     funnel = funnel if funnel is not None else Funnel(stage)
     funnel.start(stage, len(df), "DESI zcat rows")
+    if "ZCAT_PRIMARY" in df.columns:  # zall-pix: one row per TARGETID per survey/program
+        df = funnel.apply(df, as_bool(df["ZCAT_PRIMARY"]), "ZCAT_PRIMARY", stage)
     cls, targets = desi_classes(df)
     df = df.assign(_cls=cls, _targets=targets)
     df = funnel.apply(df, df["_cls"].to_numpy() != "", "BGS|LRG|ELG target", stage)

@@ -2,8 +2,10 @@
 
 BOSS and eBOSS spectra (``survey`` in {boss, eboss}) are judged on the ``*Noqso`` outputs of the
 pipeline (fits without the QSO templates, the reliable choice for galaxies); the legacy SDSS
-spectra on ``z``, ``zErr``, ``zWarning``, ``class``. Cuts, in order: zWarning == 0,
-class == 'GALAXY', z > 0, zErr > 0, zErr < 0.001.
+spectra on ``z``, ``zErr``, ``zWarning``, ``class``. Cuts, in order: sciencePrimary = 1 (only
+when the table has it: the specObj FITS file and CAS SpecObjAll hold repeat spectra; the CAS
+SpecObj view is already primary), zWarning == 0, class == 'GALAXY', z > 0, zErr > 0,
+zErr < 0.001.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ def select_sdss(df: pd.DataFrame, zerr_max: float = 0.001, funnel: Funnel | None
     funnel = funnel if funnel is not None else Funnel(stage)
     spec = standardise_sdss(df, source)
     funnel.start(stage, len(spec), "SDSS specObj rows")
+    if "sciencePrimary" in df.columns:  # specObj files and SpecObjAll hold repeat spectra
+        spec = funnel.apply(spec, num(df, "sciencePrimary") >= 1,
+                            "sciencePrimary (specprimary) = 1", stage)
     q = " (Noqso for BOSS/eBOSS)"
     spec = funnel.apply(spec, spec["zwarning"].to_numpy() == 0, "zWarning == 0" + q, stage)
     spec = funnel.apply(spec, spec["spec_class"].str.upper().to_numpy() == "GALAXY",

@@ -1,0 +1,179 @@
+"""A model's features from a survey file, with the training cuts; rows keep their place.
+
+>>> features, cut = prepare_for_model(sweep_table, "lsdr10", estimator.features_)  # doctest: +SKIP
+
+The cuts, magnitudes and dust correction are those of the training sets
+(:func:`nncz.surveys.select_lsdr10`, :func:`nncz.surveys.select_ps1`, called the same way as
+:mod:`nncz.datasets` calls them). A row that fails a cut keeps its place: its features are NaN
+and ``cut`` names the first cut it failed ('' where it passed every cut).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nncz.funnel import Funnel
+from nncz.surveys.layouts import LayoutError
+from nncz.surveys.normalise import canonical_columns, has_i_band, require_layout
+from nncz.surveys.read import Inputs, read_survey
+
+__all__ = ["SURVEY_ALIASES", "read_photometry", "require_i_band", "prepare_for_model",
+           "survey_feature_chunks", "CUT_COLUMN"]
+
+#: --survey spellings -> survey adapter
+SURVEY_ALIASES: dict[str, str] = {"lsdr10": "lsdr10", "lsdr9": "lsdr10", "lsdr8": "lsdr10",
+                                  "ls": "lsdr10", "legacysurvey": "lsdr10", "ps1": "ps1",
+                                  "ps1dr2": "ps1"}
+CUT_COLUMN = "nncz_cut"
+ROW = "_nncz_input_row"
+
+
+def _survey_key(survey: str) -> str:
+    key = SURVEY_ALIASES.get(str(survey).lower().replace("_", "").replace("-", ""))
+    if key is None:
+        raise ValueError(f"--survey {survey!r} not known; use one of {sorted(SURVEY_ALIASES)}")
+    return key
+
+
+def read_photometry(inputs: Inputs, survey: str, required: Sequence[str], purpose: str,
+                    extra: Sequence[str] = ()) -> tuple[pd.DataFrame, str]:
+    """Read a photometric table in any known layout and check the columns ``purpose`` needs.
+
+    Returns
+    -------
+    (DataFrame, source)
+        Canonical names; raises one :class:`LayoutError` naming the layout and the missing
+        columns.
+    """
+    columns = list(dict.fromkeys([*canonical_columns(survey), *extra]))
+    table, layout, source = read_survey(inputs, survey, columns, what=f"{survey} table")
+    require_layout(table, layout, list(required), source, purpose)
+    return table, source
+
+
+def require_i_band(table: pd.DataFrame, source: str, bands: Sequence[str],
+                   purpose: str) -> None:
+    """Refuse, in one line, an LS table without any observed i band for a set that needs i."""
+    if "i" in bands and not has_i_band(table):
+        raise LayoutError(f"{source}: no observed i band in this Legacy Surveys table (DR8/DR9 "
+                          f"files and the north have none), but {purpose} needs mag_i; use a "
+                          "g r z W1 W2 model (feature set lsdr10_noi) or lsdr10_ps1i (i from PS1)")
+
+
+class _RowFunnel(Funnel):
+    """A funnel that also remembers, per input row, the first cut the row failed."""
+
+    def __init__(self, n_rows: int) -> None:
+        super().__init__("prepare")
+        self.failed = np.full(n_rows, "", dtype=object)
+
+    def apply(self, df: pd.DataFrame, keep, cut: str, stage: str = "") -> pd.DataFrame:
+        keep = np.asarray(keep, dtype=bool)
+        if ROW in df.columns and keep.shape == (len(df),):
+            self.failed[df[ROW].to_numpy()[~keep]] = cut
+        return super().apply(df, keep, cut, stage)
+
+
+def _ls_bands(features: Sequence[str]) -> tuple[str, ...]:
+    from nncz.surveys.lsdr10 import LS_BANDS
+
+    return tuple(b for b in LS_BANDS if f"mag_{b}" in features or f"magerr_{b}" in features)
+
+
+def _check_features(key: str, features: Sequence[str]) -> None:
+    from nncz.surveys.featuresets import available_columns
+
+    known = set(available_columns(key))
+    other = [f for f in features if f not in known]
+    if other:
+        raise ValueError(f"model features {other} are not built from one {key} table (they "
+                         "need a second catalogue matched on the sky: use `nncz catalog`); "
+                         f"{key} gives {sorted(known)}")
+
+
+def prepare_for_model(table: Inputs, survey: str, features: Sequence[str], *,
+                      snr_bands: Sequence[str] | None = None, dust: str = "auto",
+                      ebv_column: str | None = None, psf_kron_bands: Sequence[str] = ("i",),
+                      source: str | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Model features of every row of a survey table, with the training cuts as flags.
+
+    Parameters
+    ----------
+    table : DataFrame, path, list of paths, directory or glob
+        N rows of one survey in any layout nncz knows (docs/SCHEMAS.md).
+    survey : str
+        ``lsdr10`` (also ``lsdr9``, ``lsdr8``, ``ls``) or ``ps1``.
+    features : sequence of str
+        The model's feature columns (``estimator.features_``).
+    snr_bands : sequence of str, optional
+        LSDR10 bands held to S/N >= 5 (default the method's g r z W1 W2, as training).
+    dust : str
+        LSDR10 dereddening (see :func:`nncz.surveys.lsdr10.ls_magnitudes`).
+    ebv_column : str, optional
+        PS1 E(B-V) column [mag]; default SFD at each position (as training).
+    psf_kron_bands : sequence of str
+        PS1 bands of the PSF - Kron >= 0.1 cut (as training).
+    source : str, optional
+        Name used in messages.
+
+    Returns
+    -------
+    features : pandas.DataFrame, N rows
+        The feature columns in the model's order; NaN where a cut failed.
+    cut : pandas.Series of str, N rows (name ``nncz_cut``)
+        The first cut each row failed, '' where it passed.
+    """
+    from nncz.surveys import lsdr10 as ls
+    from nncz.surveys import ps1
+
+    key, features = _survey_key(survey), list(features)
+    _check_features(key, features)
+    extra = [ebv_column] if ebv_column else []
+    purpose = f"a model with features {features}"
+    required = ls.required_columns() if key == "lsdr10" else ps1.required_columns() + extra
+    df, src = read_photometry(table, key, required, purpose, extra)
+    src = source or src
+    df = df.reset_index(drop=True).assign(**{ROW: np.arange(len(df))})
+    funnel = _RowFunnel(len(df))
+    if key == "lsdr10":
+        require_i_band(df, src, _ls_bands(features), purpose)
+        kept = ls.select_lsdr10(df, _ls_bands(features), funnel, src, dust=dust,
+                                snr_bands=tuple(snr_bands or ls.SNR_BANDS))
+    else:
+        kept = ps1.select_ps1(df, funnel, src, ebv_column=ebv_column,
+                              psf_kron_bands=tuple(psf_kron_bands))
+    out = pd.DataFrame(np.nan, index=np.arange(len(df)), columns=features)
+    rows = kept[ROW].to_numpy()
+    out.iloc[rows] = kept[features].to_numpy(dtype=np.float64)
+    return out, pd.Series(funnel.failed, name=CUT_COLUMN)
+
+
+def survey_feature_chunks(inputs: Inputs, survey: str, features: Sequence[str],
+                          chunk_rows: int = 200_000, keep: Sequence[str] = (), **options
+                          ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, pd.Series]]:
+    """(kept input columns, features, cut) for consecutive row chunks of survey file(s).
+
+    Files are read whole, one at a time (the archives' sweep files are a few GB at most), and
+    cut into ``chunk_rows`` pieces, so every row appears once, in input order. ``keep`` names
+    input columns (any case, canonical or as in the file) copied to the output.
+    """
+    from nncz.surveys.read import expand_inputs
+
+    key = _survey_key(survey)
+    paths = [inputs] if isinstance(inputs, pd.DataFrame) else expand_inputs(inputs)
+    for item in paths:
+        columns = [*canonical_columns(key), *keep, *([options["ebv_column"]]
+                                                     if options.get("ebv_column") else [])]
+        table, _, src = read_survey(item, key, columns, what="input table")
+        lower = {str(c).lower(): c for c in table.columns}
+        missing = [k for k in keep if k not in table.columns and k.lower() not in lower]
+        if missing:
+            raise LayoutError(f"{src}: --keep column(s) {missing} not in this table")
+        cols = [k if k in table.columns else lower[k.lower()] for k in keep]
+        for start in range(0, len(table), chunk_rows):
+            part = table.iloc[start:start + chunk_rows].reset_index(drop=True)
+            feats, cut = prepare_for_model(part, survey, features, source=src, **options)
+            yield part[cols].set_axis(list(keep), axis=1), feats, cut
