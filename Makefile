@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build that lies on this machine's disk (any other spec pulls CUDA)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,baselines,mock,qp,catalog]"
+	$(BIN)/pip install --quiet -e ".[dev,baselines,mock,qp,catalog,nz]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -32,6 +32,8 @@ VERB_MODULES = (
     "nncz.datasets",
     "nncz.catalog.cli",
     "nncz.reproduce",
+    "nncz.nz_cli",
+    "nncz.inspect_cli",
 )
 
 
