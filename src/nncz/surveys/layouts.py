@@ -21,8 +21,8 @@ SURVEY_NAMES: dict[str, str] = {"lsdr10": "Legacy Surveys", "ps1": "PS1 DR2",
                                 "unwise": "unWISE", "desi": "DESI DR1 redshifts",
                                 "sdss": "SDSS specObj"}
 
-LS_DOC = {"dr9": "legacysurvey.org/dr9/files (sweeps) and /dr9/catalogs (tractor)",
-          "dr10": "legacysurvey.org/dr10/files (sweeps) and /dr10/catalogs (tractor)"}
+LS_SWEEP_DOC = ("legacysurvey.org/dr9/files and /dr10/files, 'Sweep Catalogs' "
+                "(DR9: no i band; DR10 south: g r i z)")
 
 
 class LayoutError(KeyError):
@@ -77,7 +77,7 @@ def _ls_layouts() -> list[Layout]:
                "legacysurvey.org/dr9/catalogs and /dr10/catalogs (Tractor Catalog Format)",
                ("release", "brickid", "objid", "brick_primary", "flux_g"), ("ls_id",)),
         Layout("lsdr10", "ls_sweep", "Legacy Surveys sweep (sweep-<brickmin>-<brickmax>.fits: "
-               "BRICK_PRIMARY objects only)", LS_DOC["dr10"],
+               "BRICK_PRIMARY objects only)", LS_SWEEP_DOC,
                ("release", "brickid", "objid", "flux_g"), ("ls_id", "brick_primary")),
     ]
 
