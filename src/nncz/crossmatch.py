@@ -125,7 +125,28 @@ def match_sky(ra1: np.ndarray, dec1: np.ndarray, ra2: np.ndarray, dec2: np.ndarr
         sep[rows[hit]] = 2.0 * np.arcsin(np.clip(dist[hit] / 2.0, 0, 1)) / ARCSEC_RAD
         if hit.any():
             ncand[rows[hit]] = tree.query_ball_point(q[hit], r=chord, return_length=True)
+        _break_ties(index, sep, ncand, xyz1, xyz2, tree, good2, chord)
     return MatchResult(index, sep, ncand, float(radius_arcsec))
+
+
+def _break_ties(index: np.ndarray, sep: np.ndarray, ncand: np.ndarray, xyz1: np.ndarray,
+                xyz2: np.ndarray, tree: cKDTree, good2: np.ndarray, chord: float) -> None:
+    """Among several candidates take the nearest, and at equal separation the first right row.
+
+    The k-d tree's choice between equidistant candidates depends on how the tree was built, so
+    the same pair of rows could match differently in two chunkings of a catalog; here the
+    choice depends only on the separations and the right rows' order (updated in place).
+    """
+    multi = np.flatnonzero(ncand > 1)
+    if not len(multi):
+        return
+    for i, cands in zip(multi, tree.query_ball_point(xyz1[multi], r=chord), strict=True):
+        rows = good2[np.asarray(cands, dtype=np.int64)]
+        dist = np.sqrt(((xyz2[rows] - xyz1[i]) ** 2).sum(axis=1))
+        best = rows[np.lexsort((rows, dist))[0]]
+        index[i] = best
+        d = float(np.sqrt(((xyz2[best] - xyz1[i]) ** 2).sum()))
+        sep[i] = 2.0 * np.arcsin(min(d / 2.0, 1.0)) / ARCSEC_RAD
 
 
 def match_tables(left: pd.DataFrame, right: pd.DataFrame, radius_arcsec: float = 1.0,

@@ -33,7 +33,7 @@ class ColumnError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class OutputError(Exception):
+class OutputError(ValueError):
     """An output path is refused (it is an input, another output, or exists; exit status 4)."""
 
 

@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from nncz.argtypes import positive_int
+from nncz.io import UsageError, check_outputs
+
 __all__ = ["add_cli"]
 
 
@@ -22,18 +25,20 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ps1", type=Path, help="ps1_dr2 table (or HATS catalog)")
     p.add_argument("--unwise", type=Path, help="unwise table (or HATS catalog)")
     p.add_argument("--engine", choices=["stream", "lsdb"], default="stream")
-    p.add_argument("--chunk-rows", type=int, default=250_000,
+    p.add_argument("--chunk-rows", type=positive_int, default=250_000,
                    help="input rows per stripe (stream; sets peak memory)")
-    p.add_argument("--pdf-bins", type=int, help="bins of the stored PDFs (default 40; 400 = "
-                   "native)")
+    p.add_argument("--pdf-bins", type=positive_int, help="bins of the stored PDFs (default 40; "
+                   "400 = native; must divide the models' bins)")
     p.add_argument("--formats", nargs="+", default=["parquet", "fits"],
                    choices=["parquet", "fits"])
     p.add_argument("--scheduler", help="Dask scheduler address (lsdb engine; default: local "
                    "threads)")
-    p.add_argument("--workers", type=int, default=2, help="local Dask threads (lsdb engine)")
+    p.add_argument("--workers", type=positive_int, default=2,
+                   help="local Dask threads (lsdb engine)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace a run with other inputs/settings in OUT_DIR")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (stream engine)")
+                   help="replace a run (finished or not) with other inputs, settings or "
+                   "models in OUT_DIR (default: refuse; the same run resumes)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (stream engine)")
     p.add_argument("--keep-work", action="store_true",
                    help="keep OUT_DIR/work (buckets, parts) after a finished run")
     p.add_argument("--no-progress", action="store_true")
@@ -44,12 +49,21 @@ def _run(args: argparse.Namespace) -> int:
     from nncz.catalog.config import load_config
     from nncz.catalog.products import ModelSet
 
+    if not any((args.ls, args.ps1)):
+        raise UsageError("give --ls and/or --ps1 (and --unwise)")
+    inputs = [args.catalog_config, args.ls, args.ps1, args.unwise]
+    for path in inputs[1:]:
+        if path is not None and not path.exists():
+            raise FileNotFoundError(2, "no such file or directory", str(path))
     cfg = load_config(args.catalog_config)
     if args.pdf_bins:
         cfg.pdf_bins = args.pdf_bins
-    if not any((args.ls, args.ps1)):
-        raise SystemExit("nncz catalog: give --ls and/or --ps1 (and --unwise)")
+    models_dirs = [Path(p) for p in cfg.models.values()]
+    check_outputs([*inputs, *models_dirs], [], output_dirs=[args.out_dir])
     models = ModelSet.load(cfg)
+    if models.grid.n_bins % cfg.pdf_bins:
+        raise UsageError(f"--pdf-bins / pdf_bins {cfg.pdf_bins} must divide the models' "
+                         f"{models.grid.n_bins} bins")
     progress = not (args.no_progress or getattr(args, "quiet", False))
     if args.engine == "stream":
         from nncz.catalog.stream import Inputs, run_catalog

@@ -28,9 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-__all__ = ["LEVELS", "LevelDef", "CatalogConfig", "load_config"]
+__all__ = ["LEVELS", "LevelDef", "CatalogConfig", "load_config", "model_fingerprints"]
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,14 @@ class CatalogConfig:
             raise ValueError(f"catalog config: features must be one of {FEATURE_MODES}, "
                              f"got {self.features!r}")
         for name in ("match_radius_arcsec", "unwise_radius_arcsec"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"catalog config: {name} must be > 0")
-        if int(self.pdf_bins) < 1:
-            raise ValueError(f"catalog config: pdf_bins must be >= 1, got {self.pdf_bins}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    np.isfinite(value) and value > 0):
+                raise ValueError(f"catalog config: {name} must be a number > 0, got {value!r}")
+        if isinstance(self.pdf_bins, bool) or not isinstance(self.pdf_bins, int) \
+                or self.pdf_bins < 1:
+            raise ValueError(f"catalog config: pdf_bins must be an integer >= 1, "
+                             f"got {self.pdf_bins!r}")
 
     @property
     def margin_arcsec(self) -> float:
@@ -126,6 +131,29 @@ class CatalogConfig:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def model_fingerprints(models: dict[int, str]) -> dict[str, str]:
+    """SHA-256 of each level's model bundle (its files, checkpoints left out).
+
+    A model retrained at the same path changes its fingerprint, so a catalog run killed before
+    the retraining is not resumed with the new model (the two would mix). A path that is not
+    a directory (a stand-in model in tests) is fingerprinted by its name.
+    """
+    prints = {}
+    for level, directory in sorted(models.items()):
+        digest = hashlib.sha256()
+        folder = Path(directory)
+        files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        for file in files:
+            digest.update(file.name.encode() + b"\0")
+            with open(file, "rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+        if not files:
+            digest.update(str(directory).encode())
+        prints[str(level)] = digest.hexdigest()[:16]
+    return prints
+
+
 def load_config(path: str | Path) -> CatalogConfig:
     """Read a catalog YAML file (see the module docstring)."""
     path = Path(path)
@@ -135,19 +163,28 @@ def load_config(path: str | Path) -> CatalogConfig:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML ({err})") from err
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: must hold a mapping (levels: ..., match_radius_arcsec: ...)")
     levels = raw.pop("levels", None)
     if not isinstance(levels, dict):
         raise ValueError(f"{path}: needs a 'levels' mapping, e.g. levels: {{1: {{model: dir}}}}")
     models, sets = {}, {}
     for key, entry in levels.items():
-        entry = {"model": entry} if isinstance(entry, str) else dict(entry or {})
+        if not isinstance(key, int) or not (isinstance(entry, str | dict) and entry):
+            raise ValueError(f"{path}: level {key!r}: give an integer level 1-5 and "
+                             "{model: DIR} or a model directory")
+        entry = {"model": entry} if isinstance(entry, str) else dict(entry)
         if "model" not in entry:
             raise ValueError(f"{path}: level {key} has no 'model'")
-        model = Path(entry["model"])
-        models[int(key)] = str(model if model.is_absolute() else path.parent / model)
+        model = Path(str(entry["model"]))
+        models[key] = str(model if model.is_absolute() else path.parent / model)
         if "feature_set" in entry:
-            sets[int(key)] = entry["feature_set"]
+            sets[key] = entry["feature_set"]
     unknown = sorted(set(raw) - set(CatalogConfig.__dataclass_fields__))
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {unknown}")
-    return CatalogConfig(models=models, feature_sets=sets, **raw)
+    try:
+        return CatalogConfig(models=models, feature_sets=sets, **raw)
+    except (TypeError, ValueError) as error:
+        message = str(error).removeprefix("catalog config: ")
+        raise ValueError(f"{path}: {message}") from None

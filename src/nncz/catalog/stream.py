@@ -29,15 +29,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nncz.catalog.config import CatalogConfig
+from nncz.catalog.config import CatalogConfig, model_fingerprints
 from nncz.catalog.parts import PartStore
 from nncz.catalog.products import ModelSet, process_chunk
 from nncz.catalog.sources import SURVEYS, canonical, empty_survey, match_surveys
-from nncz.io import atomic_write, iter_table_chunks, list_columns
+from nncz.catalog.writer import OUTPUT_NAMES
+from nncz.io import OutputError, atomic_write, iter_table_chunks, list_columns
 
 __all__ = ["Inputs", "survey_columns", "plan_stripes", "run_catalog"]
 
 DEC_BIN_DEG = 1.0 / 60.0
+INPUT_ROW = "_nncz_input_row"  # row number in its input file, carried through the buckets
 
 
 @dataclass
@@ -102,9 +104,11 @@ def _scatter(inputs: Inputs, cfg: CatalogConfig, edges: np.ndarray, bucket_dir: 
     n_rows: dict[str, int] = {}
     for survey, path in inputs.items():
         buffers: dict[int, list[pd.DataFrame]] = {}
-        held, flushes = 0, 0
+        held, flushes, offset_in = 0, 0, 0
         columns = survey_columns(survey, path, cfg)
         for chunk in iter_table_chunks(path, read_rows, columns=columns):
+            chunk = chunk.assign(**{INPUT_ROW: np.arange(offset_in, offset_in + len(chunk))})
+            offset_in += len(chunk)
             dec = chunk[SURVEYS[survey][2]].to_numpy(np.float64)
             lo = np.clip(np.searchsorted(edges, dec - margin, "right") - 1, 0, n_stripes - 1)
             hi = np.clip(np.searchsorted(edges, dec + margin, "right") - 1, 0, n_stripes - 1)
@@ -144,23 +148,49 @@ def _read_bucket(bucket_dir: Path, survey: str, k: int, columns: list[str]) -> p
     folder = bucket_dir / survey / f"{k:05d}"
     files = sorted(folder.glob("*.parquet")) if folder.exists() else []
     if not files:
-        return empty_survey(columns)
-    return canonical(pd.concat([pq.read_table(f).to_pandas() for f in files],
-                               ignore_index=True))
+        return empty_survey([*columns, INPUT_ROW])
+    frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    # input order, whatever the stripes and flushes were: matches then break ties the same way
+    return canonical(frame.sort_values(INPUT_ROW, kind="stable"))
+
+
+def run_key(inputs: Inputs, cfg: CatalogConfig, chunk_rows: int, models: ModelSet) -> dict:
+    """What makes two runs the same: inputs, settings, stripe size and model fingerprints."""
+    return {"inputs": inputs.signature(), "config": cfg.digest(), "chunk_rows": int(chunk_rows),
+            "models": model_fingerprints(models.paths)}
+
+
+def _other_run(out_dir: Path, where: Path, old: dict, new: dict) -> str:
+    differ = [k for k in new if old.get(k) != new[k]] or ["run key"]
+    return (f"{out_dir} holds a run with other inputs or settings ({', '.join(differ)} "
+            f"differ; see {where}); pass --overwrite to replace it, or use another directory")
+
+
+def _check_finished(out_dir: Path, key: dict, overwrite: bool) -> None:
+    """Refuse a finished catalog of another run in ``out_dir`` unless ``overwrite``."""
+    manifest_path = out_dir / "manifest.json"
+    if not manifest_path.exists():
+        return
+    old = json.loads(manifest_path.read_text()).get("key")
+    if old == key:
+        return
+    if not overwrite:
+        raise OutputError(_other_run(out_dir, manifest_path, old or {}, key))
+    for name in [*OUTPUT_NAMES.values(), "manifest.json"]:  # replaced: never half old, half new
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def _prepare(out_dir: Path, inputs: Inputs, cfg: CatalogConfig, chunk_rows: int,
-             read_rows: int, buffer_rows: int, overwrite: bool) -> tuple[np.ndarray, Path, int]:
+             read_rows: int, buffer_rows: int, overwrite: bool,
+             models: ModelSet) -> tuple[np.ndarray, Path, int]:
     """Plan and scatter, or reuse a previous run's plan and buckets when they match."""
     work = out_dir / "work"
     plan_path = work / "plan.json"
-    key = {"inputs": inputs.signature(), "config": cfg.digest(), "chunk_rows": int(chunk_rows)}
+    key = run_key(inputs, cfg, chunk_rows, models)
     if plan_path.exists():
         plan = json.loads(plan_path.read_text())
         if plan["key"] != key and not overwrite:
-            raise ValueError(f"{out_dir}: holds a run with other inputs or settings "
-                             f"({plan_path}); use overwrite=True (--overwrite) or another "
-                             "output directory")
+            raise OutputError(_other_run(out_dir, plan_path, plan["key"], key))
         if plan["key"] == key and plan.get("scattered"):
             return np.asarray(plan["edges"]), work, int(plan["n_input"])
     if work.exists():
@@ -218,10 +248,14 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
     from tqdm.auto import tqdm
 
     out_dir = Path(out_dir)
+    if int(chunk_rows) < 1 or int(read_rows) < 1 or int(buffer_rows) < 1:
+        raise ValueError(f"chunk_rows, read_rows and buffer_rows must be >= 1, got "
+                         f"{chunk_rows}, {read_rows}, {buffer_rows}")
     models = models or ModelSet.load(cfg)
     t0 = time.perf_counter()
+    _check_finished(out_dir, run_key(inputs, cfg, chunk_rows, models), overwrite)
     edges, work, n_input_total = _prepare(out_dir, inputs, cfg, chunk_rows, read_rows,
-                                          buffer_rows, overwrite)
+                                          buffer_rows, overwrite, models)
     t_prepare = time.perf_counter() - t0
     store = PartStore(work / "parts")
     n_stripes = len(edges) - 1
@@ -238,7 +272,8 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
             bar.update(_process_stripe(k, *args))
     bar.close()
     chunks = list(range(n_stripes))
-    manifest = {**store.summary(chunks), "chunks_skipped": skipped,
+    manifest = {**store.summary(chunks), "key": run_key(inputs, cfg, chunk_rows, models),
+                "chunks_skipped": skipped,
                 "chunks_run": [k for k in chunks if k not in skipped],
                 "prepare_s": t_prepare, "edges": edges.tolist()}
     files = {}
@@ -264,7 +299,7 @@ def _process_stripe(k: int, work: Path, edges: np.ndarray, models: ModelSet,
     timings = {"read": time.perf_counter() - start}
     sky = match_surveys(frames["ls"], frames["ps1"], frames["unwise"],
                         cfg.match_radius_arcsec, cfg.unwise_radius_arcsec)
-    core = np.flatnonzero((sky.dec >= edges[k]) & (sky.dec < edges[k + 1]))
+    core = _core_in_order(sky, edges[k], edges[k + 1])
     timings["match"] = time.perf_counter() - start - timings["read"]
     result = process_chunk(sky.subset(core), models, cfg, timings)
     n_input = _n_core(frames, edges[k], edges[k + 1])
@@ -299,6 +334,20 @@ def _run_parallel(todo: list[int], args: tuple, jobs: int, bar) -> None:
         futures = [pool.submit(_worker_run, k) for k in todo]
         for future in as_completed(futures):
             bar.update(future.result())
+
+
+def _core_in_order(sky, lo: float, hi: float) -> np.ndarray:
+    """Sources with ``lo <= dec < hi``, ordered by (dec, ra, LSDR10 first, input row).
+
+    Stripes are declination ranges, so the catalog comes out sorted by declination whatever
+    ``chunk_rows`` was: two chunkings give the same catalog row for row.
+    """
+    core = np.flatnonzero((sky.dec >= lo) & (sky.dec < hi))
+    ls_row, ps1_row = sky.ls[INPUT_ROW].to_numpy(), sky.ps1[INPUT_ROW].to_numpy()
+    is_ls = sky.i_ls[core] >= 0
+    row = np.where(is_ls, ls_row[np.maximum(sky.i_ls[core], 0)] if len(ls_row) else -1,
+                   ps1_row[np.maximum(sky.i_ps1[core], 0)] if len(ps1_row) else -1)
+    return core[np.lexsort((row, ~is_ls, sky.ra[core], sky.dec[core]))]
 
 
 def _n_core(frames: dict[str, pd.DataFrame], lo: float, hi: float) -> int:
