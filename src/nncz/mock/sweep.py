@@ -8,7 +8,8 @@ files have no i-band columns; DR10 (south only) has them. ``RELEASE`` is 9011 (D
 BASS/MzLS), 9010 (DR9 south) or 10000 (DR10 south), as in desitarget's ``releasedict``.
 
 Columns nncz does not use (shapes, Gaia, depths...) are written with their data-model types
-and neutral values so that readers meet the real width and order of a sweep row.
+and neutral values so that readers meet the real width and order of a sweep row; W3/W4
+fluxes are 0 (the mock does not simulate them).
 
 >>> paths = write_sweeps(ls_table, "mock/sweep")   # doctest: +SKIP
 """
@@ -20,41 +21,67 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["sweep_table", "write_sweeps", "SWEEP_BANDS"]
+__all__ = ["sweep_columns", "sweep_table", "write_sweeps", "SWEEP_BANDS"]
 
 SWEEP_BANDS = {"dr9": ("g", "r", "z"), "dr10": ("g", "r", "i", "z")}
-WISE = ("w1", "w2", "w3", "w4")
 
 
-def _col(out: dict, name: str, values, dtype: str) -> None:
-    out[name] = np.asarray(values).astype(dtype)
+def sweep_columns(release: str = "dr10") -> list[tuple[str, str, tuple[int, ...]]]:
+    """(name, numpy dtype, shape) of every sweep column, in the data model's order.
+
+    Transcribed from the "Sweep Catalogs" tables of legacysurvey.org/dr9/files (DR9: g r z)
+    and /dr10/files (DR10 south: g r i z; MASKBITS int32 instead of int16).
+    """
+    if release not in SWEEP_BANDS:
+        raise ValueError(f"release must be 'dr9' or 'dr10', got {release!r}")
+    opt = [b.upper() for b in SWEEP_BANDS[release]]
+    allb = [*opt, "W1", "W2", "W3", "W4"]
+    cols = [("RELEASE", ">i2"), ("BRICKID", ">i4"), ("BRICKNAME", "S8"), ("OBJID", ">i4"),
+            ("TYPE", "S3"), ("RA", ">f8"), ("DEC", ">f8"), ("RA_IVAR", ">f4"),
+            ("DEC_IVAR", ">f4"), ("DCHISQ", ">f4", (5,)), ("EBV", ">f4")]
+    for prefix, dtype in (("FLUX", ">f4"), ("FLUX_IVAR", ">f4"), ("MW_TRANSMISSION", ">f4"),
+                          ("NOBS", ">i2"), ("RCHISQ", ">f4"), ("FRACFLUX", ">f4")):
+        cols += [(f"{prefix}_{b}", dtype) for b in allb]
+    cols += [(f"{p}_{b}", ">f4") for p in ("FRACMASKED", "FRACIN") for b in opt]
+    cols += [(f"{p}_{b}", ">i2") for p in ("ANYMASK", "ALLMASK") for b in opt]
+    cols += [("WISEMASK_W1", "u1"), ("WISEMASK_W2", "u1")]
+    cols += [(f"{p}_{b}", ">f4") for p in ("PSFSIZE", "PSFDEPTH", "GALDEPTH") for b in opt]
+    cols += [("PSFDEPTH_W1", ">f4"), ("PSFDEPTH_W2", ">f4"), ("WISE_COADD_ID", "S8")]
+    cols += [(n, ">f4") for n in ("SHAPE_R", "SHAPE_R_IVAR", "SHAPE_E1", "SHAPE_E1_IVAR",
+                                  "SHAPE_E2", "SHAPE_E2_IVAR")]
+    cols += [(f"{p}_{b}", ">f4") for p in ("FIBERFLUX", "FIBERTOTFLUX") for b in opt]
+    cols += [("REF_CAT", "S2"), ("REF_ID", ">i8"), ("REF_EPOCH", ">f4")]
+    cols += [(f"GAIA_PHOT_{b}_MEAN_{q}", ">f4") for b in ("G", "BP", "RP")
+             for q in ("MAG", "FLUX_OVER_ERROR")]
+    cols += [("GAIA_ASTROMETRIC_EXCESS_NOISE", ">f4"), ("GAIA_DUPLICATED_SOURCE", "?"),
+             ("GAIA_PHOT_BP_RP_EXCESS_FACTOR", ">f4"), ("GAIA_ASTROMETRIC_SIGMA5D_MAX", ">f4"),
+             ("GAIA_ASTROMETRIC_PARAMS_SOLVED", "u1")]
+    cols += [(n, ">f4") for n in ("PARALLAX", "PARALLAX_IVAR", "PMRA", "PMRA_IVAR", "PMDEC",
+                                  "PMDEC_IVAR")]
+    cols += [("MASKBITS", ">i2" if release == "dr9" else ">i4"), ("FITBITS", ">i2"),
+             ("SERSIC", ">f4"), ("SERSIC_IVAR", ">f4")]
+    return [(c[0], c[1], c[2] if len(c) > 2 else ()) for c in cols]
 
 
-def _band_columns(out: dict, ls: pd.DataFrame, bands: tuple[str, ...], n: int) -> None:
-    allb = (*bands, *WISE)
+#: values of sweep columns the nncz LS layout does not hold (neutral, realistic magnitudes)
+_DEFAULTS = {"MW_TRANSMISSION": 1.0, "RCHISQ": 1.0, "PSFSIZE": 1.2, "PSFDEPTH": 2000.0,
+             "GALDEPTH": 1500.0, "SHAPE_R": 0.5, "SERSIC": 1.0, "RA_IVAR": 1e12,
+             "DEC_IVAR": 1e12}
 
-    def get(col: str, default: float = 0.0) -> np.ndarray:
-        return ls[col].to_numpy() if col in ls.columns else np.full(n, default)
 
-    for prefix, dtype, default in (("FLUX", ">f4", 0.0), ("FLUX_IVAR", ">f4", 0.0),
-                                   ("MW_TRANSMISSION", ">f4", 1.0), ("NOBS", ">i2", 0),
-                                   ("RCHISQ", ">f4", 1.0), ("FRACFLUX", ">f4", 0.0)):
-        for b in allb:
-            _col(out, f"{prefix}_{b.upper()}", get(f"{prefix.lower()}_{b}", default), dtype)
-    for prefix in ("FRACMASKED", "FRACIN"):
-        for b in bands:
-            _col(out, f"{prefix}_{b.upper()}", get(f"{prefix.lower()}_{b}"), ">f4")
-    for prefix in ("ANYMASK", "ALLMASK"):
-        for b in bands:
-            _col(out, f"{prefix}_{b.upper()}", np.zeros(n), ">i2")
-    for b in ("w1", "w2"):
-        _col(out, f"WISEMASK_{b.upper()}", np.zeros(n), "u1")
-    for prefix, value in (("PSFSIZE", 1.2), ("PSFDEPTH", 2000.0), ("GALDEPTH", 1500.0),
-                          ("NEA", 20.0), ("BLOB_NEA", 20.0)):
-        for b in bands:
-            _col(out, f"{prefix}_{b.upper()}", np.full(n, value), ">f4")
-    for b in WISE:
-        _col(out, f"PSFDEPTH_{b.upper()}", np.full(n, 5.0), ">f4")
+def _value(ls: pd.DataFrame, name: str, n: int) -> np.ndarray:
+    """The sweep column ``name`` from the nncz LS columns (or a neutral default)."""
+    low = name.lower()
+    if low in ls.columns:
+        return ls[low].to_numpy()
+    if name == "WISE_COADD_ID":
+        return np.full(n, "0000m016")
+    if name == "REF_CAT":
+        return np.full(n, "")
+    if name.startswith(("FIBERFLUX_", "FIBERTOTFLUX_")):
+        return 0.5 * ls[f"flux_{low.split('_')[-1]}"].to_numpy(dtype=float)
+    prefix = name.rsplit("_", 1)[0] if name not in _DEFAULTS else name
+    return np.full(n, _DEFAULTS.get(prefix, 0.0))
 
 
 def sweep_table(ls: pd.DataFrame, release: str = "dr10"):
@@ -71,51 +98,28 @@ def sweep_table(ls: pd.DataFrame, release: str = "dr10"):
     Returns
     -------
     astropy.table.Table
-        N rows; OBJID is renumbered within each BRICKID (contiguous from 0, as in the
-        archive) so that RELEASE, BRICKID, OBJID identify each row.
+        N rows, the columns of :func:`sweep_columns`; OBJID is renumbered within each
+        BRICKID (contiguous from 0, as in the archive) so that RELEASE, BRICKID, OBJID
+        identify each row.
     """
     from astropy.table import Table
 
-    if release not in SWEEP_BANDS:
-        raise ValueError(f"release must be 'dr9' or 'dr10', got {release!r}")
+    columns = sweep_columns(release)
     n = len(ls)
-    north = ls["photsys"].astype(str).to_numpy() == "N" if "photsys" in ls else np.zeros(n, bool)
-    rel = np.where(north, 9011, 9010) if release == "dr9" else np.full(n, 10000)
+    north = (ls["photsys"].astype(str).to_numpy() == "N" if "photsys" in ls.columns
+             else np.zeros(n, bool))
     brickid = ls["brickid"].to_numpy().astype(np.int64)
-    objid = pd.Series(np.zeros(n, np.int64)).groupby(brickid).cumcount().to_numpy()
-    out: dict[str, np.ndarray] = {}
-    _col(out, "RELEASE", rel, ">i2")
-    _col(out, "BRICKID", brickid, ">i4")
-    out["BRICKNAME"] = np.array([f"{b % 100000:04d}p{b // 1000 % 1000:03d}"[:8]
-                                 for b in brickid], dtype="S8")
-    _col(out, "OBJID", objid, ">i4")
-    out["TYPE"] = ls["type"].astype(str).str.strip().to_numpy().astype("S3")
-    _col(out, "RA", ls["ra"], ">f8")
-    _col(out, "DEC", ls["dec"], ">f8")
-    _col(out, "RA_IVAR", np.full(n, 1e12), ">f4")
-    _col(out, "DEC_IVAR", np.full(n, 1e12), ">f4")
-    out["DCHISQ"] = np.tile(np.array([100.0, 110.0, 115.0, 112.0, 116.0], ">f4"), (n, 1))
-    _col(out, "EBV", ls["ebv"], ">f4")
-    _band_columns(out, ls, SWEEP_BANDS[release], n)
-    out["WISE_COADD_ID"] = np.full(n, "0000m016", dtype="S8")
-    for name in ("SHAPE_R", "SHAPE_R_IVAR", "SHAPE_E1", "SHAPE_E1_IVAR", "SHAPE_E2",
-                 "SHAPE_E2_IVAR"):
-        _col(out, name, np.full(n, 0.5 if name == "SHAPE_R" else 1.0), ">f4")
-    for b in SWEEP_BANDS[release]:
-        flux = out[f"FLUX_{b.upper()}"].astype(float)
-        _col(out, f"FIBERFLUX_{b.upper()}", 0.5 * flux, ">f4")
-        _col(out, f"FIBERTOTFLUX_{b.upper()}", 0.5 * flux, ">f4")
-    out["REF_CAT"] = np.full(n, "", dtype="S2")
-    _col(out, "REF_ID", np.zeros(n), ">i8")
-    _col(out, "REF_EPOCH", np.zeros(n), ">f4")
-    for name in ("GAIA_PHOT_G_MEAN_MAG", "GAIA_PHOT_BP_MEAN_MAG", "GAIA_PHOT_RP_MEAN_MAG",
-                 "PARALLAX", "PARALLAX_IVAR", "PMRA", "PMRA_IVAR", "PMDEC", "PMDEC_IVAR"):
-        _col(out, name, np.zeros(n), ">f4")
-    _col(out, "MASKBITS", ls["maskbits"] if "maskbits" in ls else np.zeros(n),
-         ">i2" if release == "dr9" else ">i4")
-    _col(out, "FITBITS", np.zeros(n), ">i2")
-    _col(out, "SERSIC", np.ones(n), ">f4")
-    _col(out, "SERSIC_IVAR", np.zeros(n), ">f4")
+    special = {
+        "RELEASE": np.where(north, 9011, 9010) if release == "dr9" else np.full(n, 10000),
+        "OBJID": pd.Series(np.zeros(n)).groupby(brickid).cumcount().to_numpy(),
+        "BRICKNAME": np.array([f"{b % 3600:04d}p{b // 3600 % 1000:03d}" for b in brickid]),
+        "TYPE": ls["type"].astype(str).str.strip().to_numpy(),
+        "DCHISQ": np.tile([100.0, 110.0, 115.0, 112.0, 116.0], (n, 1)),
+    }
+    out = {}
+    for name, dtype, _shape in columns:
+        values = special[name] if name in special else _value(ls, name, n)
+        out[name] = np.asarray(values).astype(dtype)
     return Table(out)
 
 
