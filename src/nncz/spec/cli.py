@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nncz.argtypes import nonnegative_float, positive_float
+
 __all__ = ["add_cli", "find_input", "run_spec"]
 
 #: file stems of docs/SCHEMAS.md, looked up by ``--input-dir``
@@ -35,25 +37,32 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--desi", help="DESI DR1 redshift catalogue")
     p.add_argument("--input-dir", help="directory holding sdss_specobj.* and desi_dr1_zcat.* "
                    "(e.g. the output of `nncz mock`)")
-    p.add_argument("--deltachi2-min", type=float, default=25.0, help="DESI DELTACHI2 > this")
-    p.add_argument("--zerr-max", type=float, default=0.001, help="redshift error < this")
-    p.add_argument("--dz-max", type=float, default=0.005,
+    p.add_argument("--deltachi2-min", type=nonnegative_float, default=25.0,
+                   help="DESI DELTACHI2 > this")
+    p.add_argument("--zerr-max", type=positive_float, default=0.001,
+                   help="redshift error < this")
+    p.add_argument("--dz-max", type=positive_float, default=0.005,
                    help="drop SDSS-DESI pairs whose redshifts differ by more")
-    p.add_argument("--radius", type=float, default=1.0, help="SDSS x DESI radius [arcsec]")
+    p.add_argument("--radius", type=positive_float, default=1.0,
+                   help="SDSS x DESI radius [arcsec]")
     p.add_argument("--funnel", help="funnel JSON path (default: OUTPUT + .funnel.json)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing OUTPUT / funnel files (default: refuse)")
     p.set_defaults(func=run_spec)
 
 
 def run_spec(args: argparse.Namespace) -> int:
     """Run the ``spec`` verb from parsed arguments."""
-    from nncz.io import write_table
+    from nncz.io import UsageError, check_outputs, write_table
     from nncz.spec import build_spec_sample
 
     sdss = args.sdss or find_input(args.input_dir, "sdss")
     desi = args.desi or find_input(args.input_dir, "desi")
     if sdss is None and desi is None:
-        raise ValueError("give --sdss and/or --desi, or an --input-dir holding "
+        raise UsageError("give --sdss and/or --desi, or an --input-dir holding "
                          "sdss_specobj.* / desi_dr1_zcat.*")
+    funnel_out = args.funnel or str(args.output) + ".funnel.json"
+    check_outputs([sdss, desi], [args.output, funnel_out], getattr(args, "overwrite", False))
     spec, funnel = build_spec_sample(sdss, desi, deltachi2_min=args.deltachi2_min,
                                      zerr_max=args.zerr_max, radius_arcsec=args.radius,
                                      dz_max=args.dz_max)
