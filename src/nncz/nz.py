@@ -290,7 +290,7 @@ def _summary(stack, boot, grid, labels, w, edges) -> pd.DataFrame:
         "bin": np.arange(1, n_tomo + 1),
         "bin_low": edges[:-1],
         "bin_high": edges[1:],
-        "n": np.bincount(labels[labels >= 0], minlength=n_tomo),
+        "n": np.bincount(labels[(labels >= 0) & (w > 0)], minlength=n_tomo),
         "weight_sum": np.bincount(labels[labels >= 0], w[labels >= 0], minlength=n_tomo),
     })
     for name in ("mean", "median", "width"):

@@ -66,6 +66,7 @@ def to_sacc(result: TomographicNZ):
     ancil = _bin_ancil(result)
     for j, density in enumerate(result.density):
         meta = {key: ancil[key][j].item() for key in ("bin_low", "bin_high", "n", "weight_sum")}
+        meta["n_gal"] = meta.pop("n")
         data.add_tracer("NZ", f"{TRACER_PREFIX}{j + 1}", z=result.grid.centres.copy(),
                         nz=density.astype(np.float64), metadata=meta)
     data.metadata.update({
