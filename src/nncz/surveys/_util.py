@@ -120,9 +120,9 @@ def as_str(series: pd.Series) -> pd.Series:
 
 def as_bool(series: pd.Series) -> np.ndarray:
     """Booleans from bool, integer or 'T'/'F'/'True'/'False' columns."""
-    if series.dtype == bool:
-        return series.to_numpy()
-    if np.issubdtype(series.dtype, np.number):
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(series.dtype):
         return series.fillna(0).to_numpy() != 0
     return as_str(series).str.upper().isin(["T", "TRUE", "1", "Y"]).to_numpy()
 
