@@ -247,31 +247,85 @@ def tomographic_nz(
     _check_inputs(pdf, grid, z_point, weights, z_true, members)
     if n_boot < 2:
         raise ValueError(f"n_boot must be >= 2, got {n_boot}")
-    out_grid = grid if nz_bins is None else grid.coarsen(nz_bins)
+    if nz_bins is not None:
+        grid.coarsen(nz_bins)  # fail before the work if nz_bins does not divide the grid
     edges = equal_count_edges(z_point, n_bins) if edges is None else check_edges(edges)
     n_tomo = edges.size - 1
     labels, w = _usable(pdf, z_point, weights, z_true, edges)
-    weight_sums = np.bincount(labels[labels >= 0], w[labels >= 0], minlength=n_tomo)
-    if np.any(weight_sums <= 0):
-        j = int(np.flatnonzero(weight_sums <= 0)[0])
-        raise ValueError(f"tomographic bin {j + 1} [{edges[j]:.4g}, {edges[j + 1]:.4g}) in "
-                         f"{point} holds no usable galaxy (or only zero weights)")
+    used = labels >= 0
+    n_gal = np.bincount(labels[used & (w > 0)], minlength=n_tomo)
+    weight_sum = np.bincount(labels[used], w[used], minlength=n_tomo)
+    _check_filled(weight_sum, edges, point)
     extra = None
     if z_true is not None:
-        zt = np.where(labels >= 0, np.asarray(z_true, np.float64), 0.0)
+        zt = np.where(used, np.asarray(z_true, np.float64), 0.0)
         extra = np.stack([np.ones_like(zt), zt, zt**2], axis=1)
     stack, sums = stack_by_bin(pdf, labels, n_tomo, w, extra=extra)
     boot, boot_sums = bootstrap_stacks(pdf, labels, n_tomo, w, extra, members, n_boot, seed,
-                                 block_bytes)
-    summary = _summary(stack[0], boot, grid, labels, w, edges)
+                                       block_bytes)
+    result = nz_from_stacks(stack[0], boot, grid, edges, n_gal, weight_sum, point, nz_bins,
+                            0 if members is None else members.shape[0])
     if z_true is not None:
-        _add_validation(summary, stack[0], boot, sums[0], boot_sums, grid, labels, w, z_true)
-    nz = _normalised(_rebin(stack[0], grid, nz_bins))
+        _add_validation(result.summary, stack[0], boot, sums[0], boot_sums, grid, labels, w,
+                        z_true)
+        result.nz_true = _true_hist(z_true, labels, w, n_tomo, result.grid)
+    return result
+
+
+def _check_filled(weight_sum: np.ndarray, edges: np.ndarray, point: str) -> None:
+    if np.any(weight_sum <= 0):
+        j = int(np.flatnonzero(weight_sum <= 0)[0])
+        raise ValueError(f"tomographic bin {j + 1} [{edges[j]:.4g}, {edges[j + 1]:.4g}) in "
+                         f"{point} holds no usable galaxy (or only zero weights)")
+
+
+def nz_from_stacks(
+    stack: np.ndarray,
+    boot: np.ndarray,
+    grid: RedshiftGrid,
+    edges: np.ndarray,
+    n_gal: np.ndarray,
+    weight_sum: np.ndarray,
+    point: str,
+    nz_bins: int | None = None,
+    n_members: int = 0,
+) -> TomographicNZ:
+    """A :class:`TomographicNZ` (without truth) from per-bin sums of PDFs.
+
+    Parameters
+    ----------
+    stack : array (k, grid.n_bins)
+        Weighted sum of the PDFs of each tomographic bin.
+    boot : array (R, k, grid.n_bins)
+        The same sums in each bootstrap replicate.
+    grid : RedshiftGrid
+        Grid of the sums (statistics are measured on it).
+    edges : array (k + 1,)
+        Tomographic edges in ``point``.
+    n_gal, weight_sum : arrays (k,)
+        Galaxies (with weight > 0) and sum of weights per bin.
+    point : str
+        Name of the point estimate.
+    nz_bins : int, optional
+        Coarser grid for ``nz`` and ``nz_err``.
+    n_members : int
+        Ensemble members resampled in the bootstrap (0: none).
+    """
+    edges = check_edges(edges)
+    _check_filled(np.asarray(weight_sum), edges, point)
+    nominal, replicas = hist_stats(stack, grid), hist_stats(boot, grid)
+    summary = pd.DataFrame({"bin": np.arange(1, edges.size), "bin_low": edges[:-1],
+                            "bin_high": edges[1:], "n": np.asarray(n_gal, np.int64),
+                            "weight_sum": np.asarray(weight_sum, np.float64)})
+    for name in ("mean", "median", "width"):
+        summary[name] = nominal[name]
+        summary[f"{name}_err"] = np.nanstd(replicas[name], axis=0, ddof=1)
+    out_grid = grid if nz_bins is None else grid.coarsen(nz_bins)
+    nz = _normalised(_rebin(stack, grid, nz_bins))
     nz_err = _normalised(_rebin(boot, grid, nz_bins)).std(axis=0, ddof=1)
-    nz_true = None if z_true is None else _true_hist(z_true, labels, w, n_tomo, out_grid)
-    mean_cov = np.atleast_2d(np.cov(hist_stats(boot, grid)["mean"], rowvar=False))
-    return TomographicNZ(edges, out_grid, nz, nz_err, summary, mean_cov, nz_true, point,
-                         n_boot, 0 if members is None else members.shape[0])
+    mean_cov = np.atleast_2d(np.cov(replicas["mean"], rowvar=False))
+    return TomographicNZ(edges, out_grid, nz, nz_err, summary, mean_cov, None, point,
+                         boot.shape[0], n_members)
 
 
 def _rebin(stacks: np.ndarray, grid: RedshiftGrid, nz_bins: int | None) -> np.ndarray:
@@ -281,22 +335,6 @@ def _rebin(stacks: np.ndarray, grid: RedshiftGrid, nz_bins: int | None) -> np.nd
 def _normalised(stacks: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return stacks / stacks.sum(axis=-1, keepdims=True)
-
-
-def _summary(stack, boot, grid, labels, w, edges) -> pd.DataFrame:
-    n_tomo = edges.size - 1
-    nominal, replicas = hist_stats(stack, grid), hist_stats(boot, grid)
-    table = pd.DataFrame({
-        "bin": np.arange(1, n_tomo + 1),
-        "bin_low": edges[:-1],
-        "bin_high": edges[1:],
-        "n": np.bincount(labels[(labels >= 0) & (w > 0)], minlength=n_tomo),
-        "weight_sum": np.bincount(labels[labels >= 0], w[labels >= 0], minlength=n_tomo),
-    })
-    for name in ("mean", "median", "width"):
-        table[name] = nominal[name]
-        table[f"{name}_err"] = np.nanstd(replicas[name], axis=0, ddof=1)
-    return table
 
 
 def _add_validation(table, stack, boot, sums, boot_sums, grid, labels, w, z_true) -> None:
