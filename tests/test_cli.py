@@ -13,7 +13,8 @@ from nncz.io import read_table
 def trained(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
     table = synthetic_catalog(2000, seed=5)
-    table.loc[table.index[3], "mag_g"] = 99.0  # a sentinel: dropped in training, flagged later
+    table.loc[table.index[3], "mag_g"] = 99.0  # a sentinel: filled (default policy) and flagged
+    table.loc[table.index[5], FEATURES] = np.nan  # nothing usable: no prediction
     table.to_csv(work / "train.csv", index=False)
     code = main(["-q", "train", str(work / "train.csv"), "--features", ",".join(FEATURES),
                  "--target", "z_spec", "--output", str(work / "model"), "--max-epochs", "4",
@@ -42,7 +43,8 @@ def test_predict_keeps_row_order_and_columns(trained, suffix):
     np.testing.assert_allclose(predictions.z_spec, table.z_spec)
     assert {"z_phot_mean", "z_phot_mode", "z_phot_median", "z_phot_std", "z_phot_l68",
             "z_phot_u68", "z_phot_l95", "z_phot_u95", "z_conf"} <= set(predictions.columns)
-    assert predictions.nncz_flag.iloc[3] == 1 and np.isnan(predictions.z_phot_mean.iloc[3])
+    assert predictions.nncz_flag.iloc[3] == 2 and np.isfinite(predictions.z_phot_mean.iloc[3])
+    assert predictions.nncz_flag.iloc[5] == 1 and np.isnan(predictions.z_phot_mean.iloc[5])
 
 
 def test_predict_evaluate_chain_with_pdfs(trained, capsys):
@@ -54,23 +56,33 @@ def test_predict_evaluate_chain_with_pdfs(trained, capsys):
                  str(work / "pdf.h5"), "--by", "mag_r", "--output", str(work / "report")]) == 0
     metrics = json.loads((work / "report" / "metrics.json").read_text())
     assert metrics["n"] == len(table) - 1 and metrics["n_excluded"] == 1
-    assert {"sigma_nmad", "eta", "bias", "sigma", "crps", "pit_ks",
-            "pit_ks_uncalibrated"} <= set(metrics)
+    assert {"sigma_nmad", "eta", "bias", "sigma", "crps", "pit_ks", "calibration",
+            "nz_shift_max_abs"} <= set(metrics)
+    tomo = pd.read_csv(work / "report" / "tomographic_nz.csv")
+    assert len(tomo) == 5 and tomo["n"].sum() == len(table) - 1
     figures = {p.name for p in (work / "report").glob("*.png")}
     assert figures == {"zphot_vs_zspec.png", "sigma_nmad_vs_z.png", "pit.png", "nz.png"}
     assert (work / "report" / "metrics_by_mag_r.csv").exists()
     assert "sigma_nmad" in capsys.readouterr().out
 
 
-def test_rebinned_pdf_output(trained):
+def test_rebinned_pdfs_evaluate_like_native_ones(trained):
     from nncz.pdfio import read_pdfs
 
     work, table = trained
-    assert main(["-q", "predict", str(work / "model"), str(work / "train.csv"), "--output",
-                 str(work / "p2.parquet"), "--pdf-output", str(work / "pdf15.h5"),
-                 "--pdf-bins", "15"]) == 0
-    pdfs = read_pdfs(work / "pdf15.h5")
-    assert pdfs.pdf.shape == (len(table), 15) and pdfs.grid.n_bins == 15
+    metrics = {}
+    for bins in ("150", "30"):
+        assert main(["-q", "predict", str(work / "model"), str(work / "train.csv"), "--output",
+                     str(work / f"p{bins}.parquet"), "--pdf-output", str(work / f"pdf{bins}.h5"),
+                     "--pdf-bins", bins, "--keep", "z_spec"]) == 0
+        assert main(["-q", "evaluate", str(work / f"p{bins}.parquet"), "--pdf",
+                     str(work / f"pdf{bins}.h5"), "--output", str(work / f"r{bins}")]) == 0
+        metrics[bins] = json.loads((work / f"r{bins}" / "metrics.json").read_text())
+    pdfs = read_pdfs(work / "pdf30.h5")
+    assert pdfs.pdf.shape == (len(table), 30) and pdfs.native_n_bins == 150
+    # the file holds calibrated PDFs: the PIT does not depend on the rebinning (issue 11)
+    assert abs(metrics["30"]["pit_ks"] - metrics["150"]["pit_ks"]) <= 0.005
+    assert "30-bin grid" in metrics["30"]["crps_note"] and "crps_note" not in metrics["150"]
 
 
 def test_wrong_column_error_names_file_and_column(trained, capsys):
@@ -93,8 +105,7 @@ def test_config_file_supplies_options(trained, tmp_path):
 
 
 def test_help_explains_every_option(capsys):
-    with pytest.raises(SystemExit):
-        main(["train", "--help"])
+    assert main(["train", "--help"]) == 0
     text = capsys.readouterr().out
     for option in ("--features", "--target", "--output", "--validation", "--max-epochs",
                    "--seed", "--zmax", "--nbins", "--bad-values"):
@@ -121,5 +132,4 @@ def test_threads_option_sets_torch_threads(tmp_path):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-    with pytest.raises(SystemExit):
-        main(["--threads", "0", "evaluate", str(tmp_path / "p.csv")])
+    assert main(["--threads", "0", "evaluate", str(tmp_path / "p.csv")]) == 2

@@ -58,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load_config(argv: list[str]) -> tuple[dict, Path | None]:
-    """Values of ``--config FILE`` as argparse defaults (flags still override them)."""
+    """Values of ``--config FILE`` (applied after parsing; flags given override them)."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
     known, _ = pre.parse_known_args(argv)
@@ -153,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     state = {"prog": "nncz", "debug": "--debug" in argv}
     try:
         return _run(argv, state)
+    except SystemExit as stop:  # argparse (usage, --help) or a verb's own exit
+        if stop.code is None or isinstance(stop.code, int):
+            return int(stop.code or 0)
+        message = str(stop.code).removeprefix(f"{state['prog']}: ")
+        print(f"{state['prog']}: error: {message}", file=sys.stderr)
+        return EXIT_CODES["usage"]
     except KeyboardInterrupt:
         if state["debug"]:
             traceback.print_exc()
@@ -171,11 +177,11 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str], state: dict) -> int:
     parser = build_parser()
     config, config_path = _load_config(argv)
-    if config:
-        for action in parser._subparsers._group_actions[0].choices.values():  # noqa: SLF001
-            action.set_defaults(**{k: v for k, v in config.items()})
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     state["debug"] = bool(args.debug)
+    if extra:
+        verbs = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+        verbs.get(args.verb, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_CODES["usage"]

@@ -171,7 +171,9 @@ def list_columns(path: str | Path) -> list[str]:
 
 def _check_exists(path: Path) -> None:
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise FileNotFoundError(2, "no such file or directory", str(path))
+    if path.is_dir() and table_format(path) != "parquet":  # a Parquet dataset may be a folder
+        raise TableFormatError(f"{path}: is a directory, not a table file")
 
 
 def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -209,10 +211,26 @@ def _read_csv(path: Path, group: str | None) -> pd.DataFrame:
 
 
 def _read_fits(path: Path, group: str | None) -> pd.DataFrame:
+    from astropy.io import fits
     from astropy.table import Table
 
-    table = Table.read(path, format="fits", hdu=1 if group is None else group)
+    if group is None:
+        with fits.open(path, memmap=True) as hdus:
+            group = _fits_table_index(hdus, path)
+    table = Table.read(path, format="fits", hdu=group)
     return _astropy_to_pandas(table)
+
+
+def _fits_table_index(hdus, path: Path) -> int:
+    """Index of the first table HDU; an image-only file is refused naming the file."""
+    from astropy.io import fits
+
+    for index, hdu in enumerate(hdus):
+        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
+            return index
+    kinds = ", ".join(type(h).__name__ for h in hdus)
+    raise TableFormatError(f"{path}: no table HDU in this FITS file (it holds {kinds}); "
+                           "nncz reads binary tables")
 
 
 def _astropy_to_pandas(table) -> pd.DataFrame:
@@ -285,6 +303,22 @@ def iter_table_chunks(
     Parquet is read by record batches and CSV by pandas chunks, so memory stays bounded
     whatever the file size; FITS is memory-mapped; HDF5 datasets are sliced.
     """
+    try:
+        yield from _iter_chunks(path, chunk_rows, columns)
+    except (ColumnError, FileNotFoundError, TableFormatError):
+        raise
+    except (ValueError, OSError, IndexError, TypeError, UnicodeDecodeError) as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise  # permission, disk: not a format problem
+        reason = " ".join(str(error).split())
+        raise TableFormatError(f"{path}: cannot be read as a {table_format(path)} table "
+                               f"({reason})") from error
+
+
+def _iter_chunks(path: str | Path, chunk_rows: int, columns: Sequence[str] | None
+                 ) -> Iterator[pd.DataFrame]:
+    if int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     fmt = table_format(path)
     file_path, group = _split_group(path)
     _check_exists(file_path)
@@ -314,7 +348,7 @@ def _iter_fits(path: Path, chunk_rows: int, columns: Sequence[str] | None):
     from astropy.table import Table
 
     with fits.open(path, memmap=True) as hdus:
-        data = hdus[1].data
+        data = hdus[_fits_table_index(hdus, path)].data
         names = list(columns) if columns is not None else list(data.columns.names)
         for start in range(0, len(data), chunk_rows):
             rows = data[start : start + chunk_rows]
