@@ -16,6 +16,7 @@ level; levels left out are skipped, so their sources fall through to the next le
     level2_photsys: N        # level 2 only for LSDR10 rows of this photsys (null: any)
     ps1_ebv_column: null     # PS1 E(B-V) column; null: SFD map at the PS1 position
     ps1_psf_kron_bands: [i]  # PS1 star/galaxy cut bands (as the training sets)
+    nz: {edges: [0.1, 0.4, 0.7, 1.0]}  # optional: tomographic n(z) in the same run
 
 Relative model paths are relative to the YAML file.
 """
@@ -79,6 +80,9 @@ class CatalogConfig:
     ps1_psf_kron_bands : tuple of str
         PS1 bands where ``PSFMag - KronMag >= 0.1`` is required (star/galaxy separation; must
         match the training sets, ``nncz dataset --psf-kron-bands``).
+    nz : dict or None
+        Tomographic n(z) written with the catalog (:mod:`nncz.catalog.nz`): ``edges``,
+        ``point``, ``weights``, ``bootstrap``, ``seed``; None: none.
     """
 
     models: dict[int, str] = field(default_factory=dict)
@@ -90,10 +94,14 @@ class CatalogConfig:
     level2_photsys: str | None = "N"
     ps1_ebv_column: str | None = None
     ps1_psf_kron_bands: tuple[str, ...] = ("i",)
+    nz: dict | None = None
 
     def __post_init__(self) -> None:
         self.models = {int(k): str(v) for k, v in self.models.items()}
         self.ps1_psf_kron_bands = tuple(self.ps1_psf_kron_bands or ())
+        from nncz.catalog.nz import check_nz_config
+
+        self.nz = check_nz_config(self.nz)
         unknown = sorted(set(self.models) - set(LEVELS))
         if unknown:
             raise ValueError(f"catalog config: unknown level(s) {unknown}; levels are 1-5")

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nncz.catalog import nz as catalog_nz
 from nncz.catalog.config import CatalogConfig, model_fingerprints
 from nncz.catalog.parts import PartStore
 from nncz.catalog.products import ModelSet, process_chunk
@@ -281,6 +282,9 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
         t_fin = time.perf_counter()
         files = store.finalize(out_dir, chunks, models.grid.coarsen(cfg.pdf_bins),
                                models.provenance(cfg), formats)
+        if cfg.nz:
+            files.update(catalog_nz.finalize(store.directory, chunks,
+                                             models.grid.coarsen(cfg.pdf_bins), cfg.nz, out_dir))
         manifest["finalize_s"] = time.perf_counter() - t_fin
         if not keep_work:
             shutil.rmtree(work)
@@ -302,6 +306,8 @@ def _process_stripe(k: int, work: Path, edges: np.ndarray, models: ModelSet,
     core = _core_in_order(sky, edges[k], edges[k + 1])
     timings["match"] = time.perf_counter() - start - timings["read"]
     result = process_chunk(sky.subset(core), models, cfg, timings)
+    if cfg.nz:  # this stripe's n(z) sums, saved before its done-marker (resume-safe)
+        catalog_nz.add_stripe(store.directory, k, result.main, result.pdf_u16, cfg.nz)
     n_input = _n_core(frames, edges[k], edges[k + 1])
     store.write(k, result, {"n_input": n_input, "timings": timings,
                             "dec_range": [edges[k], edges[k + 1]]})
