@@ -222,11 +222,15 @@ def test_cli_end_to_end(tmp_path, capsys):
                               "w": np.ones_like(z_point)}), predictions)
     write_pdfs(tmp_path / "pdf.h5", PDFSet(pdf, GRID))
     out = tmp_path / "nz"
-    code = main(["-q", "nz", str(predictions), "--pdf", str(tmp_path / "pdf.h5"),
-                 "--equal-count", "3", "--truth", "z_true", "--weights", "w",
-                 "--nz-bins", "50", "--bootstrap", "20", "--output", str(out)])
-    assert code == 0
+    args = ["-q", "nz", str(predictions), "--pdf", str(tmp_path / "pdf.h5"), "--equal-count",
+            "3", "--truth", "z_true", "--weights", "w", "--nz-bins", "50", "--bootstrap", "20",
+            "--output", str(out)]
+    assert main(args) == 0
     printed = capsys.readouterr().out
+    assert main(args) != 0  # an earlier result is not replaced silently
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    assert capsys.readouterr().out == printed
     assert "shift/(1+z)" in printed and len(printed.splitlines()) >= 5
     for name in ("nz.sacc.fits", "nz_qp.hdf5", "nz_table.csv", "summary.json", "nz.png"):
         assert (out / name).stat().st_size > 0
@@ -249,8 +253,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "has 99 PDFs but" in capsys.readouterr().err
     assert main([*base, "--equal-count", "2", "--truth", "zz"]) != 0
     assert "zz" in capsys.readouterr().err
-    try:  # argparse's usage error: exit status 2, whether main returns it or exits
-        code = main([*base, "--bins", "0.5,0.2"])
-    except SystemExit as stop:
-        code = stop.code
-    assert code == 2 and "increasing" in capsys.readouterr().err
+    for flag, value, message in (("--bins", "0.5,0.2", "increasing"),
+                                 ("--bootstrap", "1", ">= 2")):
+        try:  # argparse's usage error: exit status 2, whether main returns it or exits
+            code = main([*base, flag, value])
+        except SystemExit as stop:
+            code = stop.code
+        assert code == 2 and message in capsys.readouterr().err

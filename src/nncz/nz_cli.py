@@ -9,19 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nncz.io import read_table
+from nncz.argtypes import nonnegative_int, positive_int
+from nncz.io import UsageError, check_outputs, read_table
 
 OUTPUT_NAMES = ("nz.sacc.fits", "nz_qp.hdf5", "nz_table.csv", "summary.json", "nz.png")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = float(str(text))
-    except ValueError:
-        value = math.nan
-    if not value.is_integer() or value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return int(value)
+def _replicates(text: str) -> int:
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 2, got {text!r}")
+    return value
 
 
 def _edges(text) -> list[float]:
@@ -50,18 +48,20 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                    "--pdf-output` (calibrated PDFs)")
     binning = p.add_mutually_exclusive_group()
     binning.add_argument("--bins", type=_edges, help="tomographic edges, e.g. 0.2,0.5,0.8,1.2")
-    binning.add_argument("--equal-count", type=_positive_int, metavar="N",
+    binning.add_argument("--equal-count", type=positive_int, metavar="N",
                          help="N bins with equal numbers of galaxies")
     p.add_argument("--output", required=False, help="output directory")
     p.add_argument("--point", default="z_phot_mean",
                    help="column the galaxies are binned by (default z_phot_mean)")
     p.add_argument("--weights", help="column of per-galaxy weights (e.g. lensing weights)")
     p.add_argument("--truth", help="true-redshift column: validate the stacks against it")
-    p.add_argument("--nz-bins", type=_positive_int, metavar="N",
+    p.add_argument("--nz-bins", type=positive_int, metavar="N",
                    help="write n(z) on a coarser grid of N bins (a divisor of the PDF grid's)")
-    p.add_argument("--bootstrap", type=_positive_int, default=100, metavar="N",
-                   help="bootstrap replicates (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--bootstrap", type=_replicates, default=100, metavar="N",
+                   help="bootstrap replicates, >= 2 (default 100)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace n(z) files already in OUTPUT (default: refuse)")
     p.set_defaults(func=run_nz)
 
 
@@ -69,18 +69,14 @@ def _inputs(args) -> tuple[pd.DataFrame, object]:
     from nncz.pdfio import read_pdfs
 
     if not args.pdf:
-        raise ValueError("nz needs --pdf PDFS (written by `nncz predict --pdf-output`)")
+        raise UsageError("nz needs --pdf PDFS (written by `nncz predict --pdf-output`)")
     if not args.output:
-        raise ValueError("nz needs --output DIRECTORY")
+        raise UsageError("nz needs --output DIRECTORY")
     if args.bins is None and args.equal_count is None:
-        raise ValueError("nz needs --bins EDGES or --equal-count N")
+        raise UsageError("nz needs --bins EDGES or --equal-count N")
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--output {out} is a file; give a directory")
-    inputs = {Path(str(p).split(":")[0]).resolve() for p in (args.predictions, args.pdf)}
-    clash = [name for name in OUTPUT_NAMES if (out / name).resolve() in inputs]
-    if clash:
-        raise ValueError(f"--output {out} would overwrite the input {clash[0]}")
+    check_outputs([args.predictions, args.pdf], [out / name for name in OUTPUT_NAMES],
+                  getattr(args, "overwrite", False), output_dirs=[out])
     columns = [c for c in dict.fromkeys([args.point, args.weights, args.truth]) if c]
     table = read_table(args.predictions, columns=columns)
     pdfs = read_pdfs(args.pdf)
