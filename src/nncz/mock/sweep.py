@@ -123,26 +123,29 @@ def sweep_table(ls: pd.DataFrame, release: str = "dr10"):
     return Table(out)
 
 
-def write_sweeps(ls: pd.DataFrame, out_dir: str | Path, overwrite: bool = False
-                 ) -> list[Path]:
+def write_sweeps(ls: pd.DataFrame, out_dir: str | Path, overwrite: bool = False,
+                 box_deg: tuple[int, int] = (10, 5)) -> list[Path]:
     """Write the brick-primary rows of an LS table as sweep files, north (DR9) and south (DR10).
 
     North rows (``photsys == 'N'``) go to ``north/sweep-...fits`` in the DR9 layout (no i),
-    south rows to ``south/sweep-...fits`` in the DR10 layout, one file per 10 x 5 deg box
+    south rows to ``south/sweep-...fits`` in the DR10 layout, one file per RA x Dec box
+    (the archive's 10 x 5 deg by default; larger boxes give fewer files for a sparse mock)
     named as the archive names them (``sweep-<ramin><p|m><decmin>-<ramax><p|m><decmax>``).
     """
     from nncz.io import atomic_write
 
     out_dir = Path(out_dir)
+    dra, ddec = int(box_deg[0]), int(box_deg[1])
     primary = ls.loc[ls["brick_primary"].astype(bool).to_numpy()].reset_index(drop=True)
     north = primary["photsys"].astype(str).to_numpy() == "N"
-    ra0 = (np.floor(primary["ra"].to_numpy() / 10.0) * 10).astype(int)
-    dec0 = (np.floor(primary["dec"].to_numpy() / 5.0) * 5).astype(int)
+    ra0 = (np.floor(primary["ra"].to_numpy() / dra) * dra).astype(int)
+    dec0 = (np.floor(primary["dec"].to_numpy() / ddec) * ddec).astype(int)
     paths = []
     for region, mask, release in (("north", north, "dr9"), ("south", ~north, "dr10")):
         for r, d in sorted(set(zip(ra0[mask], dec0[mask], strict=True))):
             rows = mask & (ra0 == r) & (dec0 == d)
-            name = f"sweep-{r:03d}{_pm(d)}{abs(d):03d}-{r + 10:03d}{_pm(d + 5)}{abs(d + 5):03d}"
+            d1 = d + ddec
+            name = f"sweep-{r:03d}{_pm(d)}{abs(d):03d}-{r + dra:03d}{_pm(d1)}{abs(d1):03d}"
             path = out_dir / region / f"{name}.fits"
             if path.exists() and not overwrite:
                 raise FileExistsError(f"{path}: exists (use overwrite=True)")

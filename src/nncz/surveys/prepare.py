@@ -21,7 +21,7 @@ from nncz.surveys.normalise import canonical_columns, has_i_band, require_layout
 from nncz.surveys.read import Inputs, read_survey
 
 __all__ = ["SURVEY_ALIASES", "read_photometry", "require_i_band", "prepare_for_model",
-           "survey_feature_chunks", "CUT_COLUMN"]
+           "model_input_chunks", "apply_cut_flags", "CUT_COLUMN"]
 
 #: --survey spellings -> survey adapter
 SURVEY_ALIASES: dict[str, str] = {"lsdr10": "lsdr10", "lsdr9": "lsdr10", "lsdr8": "lsdr10",
@@ -83,6 +83,13 @@ def _ls_bands(features: Sequence[str]) -> tuple[str, ...]:
     return tuple(b for b in LS_BANDS if f"mag_{b}" in features or f"magerr_{b}" in features)
 
 
+def _required(key: str, extra: Sequence[str] = ()) -> list[str]:
+    from nncz.surveys import lsdr10 as ls
+    from nncz.surveys import ps1
+
+    return ls.required_columns() if key == "lsdr10" else [*ps1.required_columns(), *extra]
+
+
 def _check_features(key: str, features: Sequence[str]) -> None:
     from nncz.surveys.featuresets import available_columns
 
@@ -133,8 +140,7 @@ def prepare_for_model(table: Inputs, survey: str, features: Sequence[str], *,
     _check_features(key, features)
     extra = [ebv_column] if ebv_column else []
     purpose = f"a model with features {features}"
-    required = ls.required_columns() if key == "lsdr10" else ps1.required_columns() + extra
-    df, src = read_photometry(table, key, required, purpose, extra)
+    df, src = read_photometry(table, key, _required(key, extra), purpose, extra)
     src = source or src
     df = df.reset_index(drop=True).assign(**{ROW: np.arange(len(df))})
     funnel = _RowFunnel(len(df))
@@ -151,23 +157,27 @@ def prepare_for_model(table: Inputs, survey: str, features: Sequence[str], *,
     return out, pd.Series(funnel.failed, name=CUT_COLUMN)
 
 
-def survey_feature_chunks(inputs: Inputs, survey: str, features: Sequence[str],
-                          chunk_rows: int = 200_000, keep: Sequence[str] = (), **options
-                          ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, pd.Series]]:
-    """(kept input columns, features, cut) for consecutive row chunks of survey file(s).
+def model_input_chunks(inputs: Inputs, survey: str, features: Sequence[str],
+                       chunk_rows: int = 200_000, keep: Sequence[str] = (), **options
+                       ) -> Iterator[pd.DataFrame]:
+    """Consecutive row chunks of survey file(s) as model input, for ``nncz predict --survey``.
 
-    Files are read whole, one at a time (the archives' sweep files are a few GB at most), and
-    cut into ``chunk_rows`` pieces, so every row appears once, in input order. ``keep`` names
-    input columns (any case, canonical or as in the file) copied to the output.
+    Each chunk holds the ``keep`` columns (any case, canonical or as in the file), the
+    model's ``features`` (NaN where a cut failed) and ``nncz_cut`` (the first failed cut, '').
+    Files are read whole, one at a time (the archives' sweep files are a few GB at most),
+    then cut into ``chunk_rows`` pieces: every input row appears once, in input order.
+    ``options`` go to :func:`prepare_for_model`.
     """
     from nncz.surveys.read import expand_inputs
 
     key = _survey_key(survey)
     paths = [inputs] if isinstance(inputs, pd.DataFrame) else expand_inputs(inputs)
+    extra = [options["ebv_column"]] if options.get("ebv_column") else []
     for item in paths:
-        columns = [*canonical_columns(key), *keep, *([options["ebv_column"]]
-                                                     if options.get("ebv_column") else [])]
-        table, _, src = read_survey(item, key, columns, what="input table")
+        table, layout, src = read_survey(item, key, [*canonical_columns(key), *keep, *extra],
+                                         what="input table")
+        require_layout(table, layout, _required(key, extra), src,
+                       f"a model with features {list(features)}")
         lower = {str(c).lower(): c for c in table.columns}
         missing = [k for k in keep if k not in table.columns and k.lower() not in lower]
         if missing:
@@ -176,4 +186,22 @@ def survey_feature_chunks(inputs: Inputs, survey: str, features: Sequence[str],
         for start in range(0, len(table), chunk_rows):
             part = table.iloc[start:start + chunk_rows].reset_index(drop=True)
             feats, cut = prepare_for_model(part, survey, features, source=src, **options)
-            yield part[cols].set_axis(list(keep), axis=1), feats, cut
+            yield pd.concat([part[cols].set_axis(list(keep), axis=1), feats, cut], axis=1)
+
+
+def apply_cut_flags(products: pd.DataFrame, chunk: pd.DataFrame) -> pd.DataFrame:
+    """Products with ``nncz_cut`` added and every product NaN on rows that failed a cut.
+
+    Whatever the model's bad-value policy (a 'fill' model would otherwise fill the NaN
+    features of a rejected row), a row outside the training cuts gets no photo-z.
+    """
+    if CUT_COLUMN not in chunk.columns:
+        return products
+    from nncz.pdf import PRODUCT_COLUMNS
+
+    failed = chunk[CUT_COLUMN].to_numpy() != ""
+    products = products.copy()
+    cols = [c for c in PRODUCT_COLUMNS if c in products.columns]
+    products.loc[failed, cols] = np.nan
+    products[CUT_COLUMN] = chunk[CUT_COLUMN].to_numpy()
+    return products
