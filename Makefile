@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= nncz_demo
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo test test-slow test-rail lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,20 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+# nncz inside LSST DESC RAIL: RAIL (ceci, qp, tables_io, ...) goes into its own venv, then tests/rail.
+RAIL_VENV := .venv-rail
+RAIL_STAMP := $(RAIL_VENV)/.installed-stamp
+
+$(RAIL_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(RAIL_VENV)
+	$(RAIL_VENV)/bin/pip install --quiet --upgrade pip
+	$(RAIL_VENV)/bin/pip install --quiet torch==2.13.0
+	$(RAIL_VENV)/bin/pip install --quiet -e ".[rail,dev]"
+	touch $(RAIL_STAMP)
+
+test-rail: $(RAIL_STAMP)
+	OMP_NUM_THREADS=1 $(RAIL_VENV)/bin/python -m pytest -q tests/rail
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
@@ -34,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/training.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) $(RAIL_VENV) $(DEMO_DIR) .pytest_cache
