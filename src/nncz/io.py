@@ -191,7 +191,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
             require_columns(pd.DataFrame(columns=available), columns, str(path))
             return pd.read_parquet(file_path, columns=list(columns))
         df = _READERS[fmt](file_path, group)
-    except (ColumnError, FileNotFoundError):
+    except (ColumnError, FileNotFoundError, TableFormatError):
         raise
     except Exception as error:  # noqa: BLE001 - every reader failure means "not a table"
         raise TableFormatError(f"{path}: cannot be read as a {fmt} table ({error})") from error
