@@ -140,3 +140,26 @@ def test_catalog_levels_from_sweeps_match_the_mock_layout(mock_both_layouts):
     counts = [np.bincount(m["priority"].to_numpy(int), minlength=4) for m in (got, ref)]
     np.testing.assert_array_equal(counts[0], counts[1])
     assert counts[0][1] > 0 and counts[0][3] > 0
+
+
+def test_nncz_catalog_cli_on_sweep_files_with_a_grzw1w2_model(tmp_path, grzw1w2_model,
+                                                              mock_both_layouts):
+    model, _ = grzw1w2_model
+    out, _ = mock_both_layouts
+    config = tmp_path / "catalog.yaml"
+    config.write_text(f"levels:\n  3: {{model: {model}}}\n")
+    runs = {}
+    for name, ls_input in (("sweep", out / "sweep" / "north"), ("mock", None)):
+        if ls_input is None:  # the mock layout, split the same way (north only)
+            ls = pd.read_parquet(out / "ls_dr10.parquet")
+            ls_input = tmp_path / "north.parquet"
+            ls[ls["photsys"] == "N"].to_parquet(ls_input)
+        rc = main(["--threads", "1", "-q", "catalog", str(config), str(tmp_path / name),
+                   "--ls", str(ls_input), "--formats", "parquet", "--no-progress"])
+        assert rc == 0
+        runs[name] = pd.read_parquet(tmp_path / name / "catalog.parquet").sort_values(
+            ["ra", "dec"]).reset_index(drop=True)
+    got, ref = runs["sweep"], runs["mock"]
+    assert len(got) == len(ref) > 10 and set(got["priority"]) == {3}
+    np.testing.assert_allclose(got[["ra", "dec"]], ref[["ra", "dec"]])
+    np.testing.assert_allclose(got["z_phot_mean"], ref["z_phot_mean"], rtol=1e-5)

@@ -35,7 +35,8 @@ from nncz.catalog.parts import PartStore
 from nncz.catalog.products import ModelSet, process_chunk
 from nncz.catalog.sources import SURVEYS, canonical, empty_survey, match_surveys
 from nncz.catalog.writer import OUTPUT_NAMES
-from nncz.io import OutputError, atomic_write, iter_table_chunks, list_columns
+from nncz.io import OutputError, atomic_write
+from nncz.surveys.read import iter_survey_chunks  # archive layouts (sweeps, ...) as given
 
 __all__ = ["Inputs", "survey_columns", "plan_stripes", "run_catalog"]
 
@@ -65,8 +66,9 @@ def survey_columns(survey: str, path: Path, cfg: CatalogConfig) -> list[str] | N
     if cfg.features == "prebuilt":
         return None
     from nncz.surveys import lsdr10, ps1, unwise
+    from nncz.surveys.read import survey_file_columns  # names as the survey layer gives them
 
-    available = set(list_columns(path))
+    available = set(survey_file_columns(path, survey))
     if survey == "ls":
         wanted = lsdr10.required_columns() + lsdr10.optional_columns()
     elif survey == "ps1":
@@ -83,7 +85,7 @@ def plan_stripes(inputs: Inputs, chunk_rows: int, read_rows: int = 1_000_000) ->
     counts = np.zeros(n_bins, dtype=np.int64)
     for survey, path in inputs.items():
         dec_col = SURVEYS[survey][2]
-        for chunk in iter_table_chunks(path, read_rows, columns=[dec_col]):
+        for chunk in iter_survey_chunks(path, survey, read_rows, columns=[dec_col]):
             dec = chunk[dec_col].to_numpy(np.float64)
             dec = dec[np.isfinite(dec)]
             index = np.clip(((dec + 90.0) / DEC_BIN_DEG).astype(np.int64), 0, n_bins - 1)
@@ -107,7 +109,7 @@ def _scatter(inputs: Inputs, cfg: CatalogConfig, edges: np.ndarray, bucket_dir: 
         buffers: dict[int, list[pd.DataFrame]] = {}
         held, flushes, offset_in = 0, 0, 0
         columns = survey_columns(survey, path, cfg)
-        for chunk in iter_table_chunks(path, read_rows, columns=columns):
+        for chunk in iter_survey_chunks(path, survey, read_rows, columns=columns):
             chunk = chunk.assign(**{INPUT_ROW: np.arange(offset_in, offset_in + len(chunk))})
             offset_in += len(chunk)
             dec = chunk[SURVEYS[survey][2]].to_numpy(np.float64)

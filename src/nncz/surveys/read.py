@@ -23,7 +23,7 @@ from nncz.surveys.layouts import Layout, LayoutError, canonical_names, detect_la
 from nncz.surveys.normalise import canonical_columns, normalise
 
 __all__ = ["Inputs", "expand_inputs", "file_columns", "read_survey_file", "read_survey",
-           "UNWISE_BAND_RADIUS_ARCSEC"]
+           "survey_file_columns", "iter_survey_chunks", "UNWISE_BAND_RADIUS_ARCSEC"]
 
 Inputs = pd.DataFrame | str | Path | Sequence[str | Path]
 TABLE_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz", ".parquet", ".pq", ".csv",
@@ -206,3 +206,64 @@ def read_survey(inputs: Inputs, survey: str | None = None,
     if len(frames) == 1:
         return frames[0], layouts[0], source
     return pd.concat(frames, ignore_index=True), layouts[0], source
+
+
+#: canonical columns derived from others on normalisation (what to read to build them)
+_DERIVED = {"lsdr10": {"ls_id": ("release", "brickid", "objid"), "photsys": ("release",)}}
+#: catalog survey keys (nncz.catalog.sources.SURVEYS) -> survey adapters
+CATALOG_SURVEYS = {"ls": "lsdr10", "ps1": "ps1", "unwise": "unwise"}
+
+
+def survey_file_columns(inputs: str | Path | Sequence[str | Path], survey: str) -> list[str]:
+    """Canonical columns a survey file provides once normalised (the first file of several).
+
+    ``survey`` is a survey key or a catalog key (``ls``, ``ps1``, ``unwise``).
+    """
+    key = CATALOG_SURVEYS.get(survey, survey)
+    path = expand_inputs(inputs)[0]
+    present = file_columns(path)
+    try:
+        layout = detect_layout(present, key, str(path))
+    except LayoutError:
+        return present
+    if layout.key == "unwise_band":
+        return canonical_columns(key)
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in present})
+    return list(normalise(empty, key, str(path), layout)[0].columns)
+
+
+def iter_survey_chunks(inputs: str | Path | Sequence[str | Path], survey: str,
+                       chunk_rows: int = 200_000, columns: Sequence[str] | None = None):
+    """Row chunks of survey file(s) in any known layout, with canonical names.
+
+    The streaming counterpart of :func:`read_survey` (used by the catalog): each file is read
+    by :func:`nncz.io.iter_table_chunks` and every chunk normalised. ``columns``: canonical
+    names wanted (None: every column, canonical ones renamed). A file in no known layout
+    (e.g. a table of prebuilt features) is passed through unchanged; unWISE single-band
+    files, which must be paired, are read whole and then cut.
+    """
+    from nncz.io import iter_table_chunks
+
+    key = CATALOG_SURVEYS.get(survey, survey)
+    for path in expand_inputs(inputs):
+        present = file_columns(path)
+        try:
+            layout = detect_layout(present, key, str(path))
+        except LayoutError:
+            yield from iter_table_chunks(path, chunk_rows, columns=columns)
+            continue
+        if layout.key == "unwise_band":
+            table = read_survey(expand_inputs(inputs), key)[0]
+            for start in range(0, len(table), chunk_rows):
+                part = table.iloc[start:start + chunk_rows].reset_index(drop=True)
+                yield part[list(columns)] if columns is not None else part
+            return
+        need = list(columns) if columns is not None else list(present)
+        for name, sources in _DERIVED.get(key, {}).items():
+            if name in need:
+                need += list(sources)
+        renames = canonical_names(present, layout, need)
+        to_read = list(dict.fromkeys([*(c for c in present if c in need), *renames]))
+        for chunk in iter_table_chunks(path, chunk_rows, columns=to_read):
+            df = normalise(chunk, key, str(path), layout)[0]
+            yield df if columns is None else df[[c for c in columns if c in df.columns]]
