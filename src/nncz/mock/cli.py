@@ -29,6 +29,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--i-max", type=finite_float, default=24.0,
                    help="galaxy limit, DECam i [AB]")
     p.add_argument("--report", action="store_true", help="also write realism figures (PNG)")
+    p.add_argument("--sweep", action="store_true",
+                   help="also write the LS rows as Legacy Surveys sweep files: OUT_DIR/sweep/"
+                   "north (DR9 layout, no i) and OUT_DIR/sweep/south (DR10 layout)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the tables of a universe already in OUT_DIR (default: refuse)")
     p.add_argument("--no-progress", action="store_true")
@@ -48,6 +51,13 @@ def _run_cli(args: argparse.Namespace) -> int:
                           chunk_size=args.chunk_size, i_max=args.i_max)
     for name, ps in paths.items():
         print(f"{name}: " + ", ".join(str(p) for p in ps))
+    if getattr(args, "sweep", False):
+        from nncz.io import read_table
+        from nncz.mock.sweep import write_sweeps
+
+        sweeps = write_sweeps(read_table(paths["ls_dr10"][0]), args.out_dir / "sweep",
+                              overwrite=args.overwrite)
+        print(f"sweep: {len(sweeps)} files in {args.out_dir / 'sweep'}")
     if args.report:
         from nncz.mock.report import write_report
 
