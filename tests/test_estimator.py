@@ -42,13 +42,14 @@ def test_save_load_gives_identical_predictions(fitted, tmp_path):
     assert files == ["model.safetensors", "nncz_model.json"]
     config = json.loads((tmp_path / "model" / "nncz_model.json").read_text())
     assert config["features"] == FEATURES and config["grid"]["n_bins"] == 150
-    assert {"temperature", "scaler", "training", "versions", "metrics_validation"} <= set(config)
-    assert config["nll_weight"] == pytest.approx(1e-3)
+    assert {"temperature", "scaler", "settings", "calibration", "versions", "metrics_validation",
+            "weights_sha256"} <= set(config)
+    assert config["settings"]["nll_weight"] == pytest.approx(1e-3)
     loaded = NNCEstimator.load(tmp_path / "model")
     assert loaded.nll_weight == pytest.approx(1e-3)
     np.testing.assert_array_equal(loaded.predict_pdf(test), estimator.predict_pdf(test))
-    with pytest.raises(ValueError, match="nll_weight"):
-        NNCEstimator(nll_weight=-1.0)
+    with pytest.raises(ValueError, match="nll_weight"):  # validated by fit, as scikit-learn
+        small_estimator(nll_weight=-1.0).fit(test, FEATURES)
 
 
 def test_calibrated_and_uncalibrated_differ_by_temperature(fitted):
@@ -68,11 +69,25 @@ def test_wrong_column_is_named(fitted):
         small_estimator().fit(test, ["mag_x"])
 
 
-def test_bad_rows_get_nan_products_and_flag(fitted):
-    estimator, test = fitted
+def test_bad_rows_are_filled_and_flagged_and_unusable_rows_are_nan(fitted):
+    estimator, test = fitted  # default policy: fill
     test = test.head(4).copy()
     test.loc[test.index[1], "mag_u"] = 99.0
     test.loc[test.index[2], "magerr_r"] = np.inf
+    test.loc[test.index[3], FEATURES] = np.nan  # nothing usable
+    products, pdf = estimator.predict(test, return_pdf=True)
+    assert products.nncz_flag.tolist() == [0, 2, 2, 1]
+    assert products.z_phot_mean.isna().tolist() == [False, False, False, True]
+    assert products.iloc[3].drop("nncz_flag").isna().all() and np.isnan(pdf[3]).all()
+    assert np.isfinite(pdf[:3]).all()
+
+
+def test_drop_policy_gives_nan_products_and_flag():
+    train = synthetic_catalog(600, seed=5)
+    estimator = small_estimator(bad_values="drop", max_epochs=2).fit(train, FEATURES)
+    test = train.head(4).copy()
+    test.loc[test.index[1], "mag_u"] = 99.0
+    test.loc[test.index[2], "magerr_r"] = -np.inf
     products = estimator.predict(test)
     assert products.nncz_flag.tolist() == [0, 1, 1, 0]
     assert products.z_phot_mean.isna().tolist() == [False, True, True, False]
@@ -83,8 +98,10 @@ def test_fill_policy_trains_with_non_detections():
     train.loc[train.index[::7], "mag_u"] = 99.0
     estimator = small_estimator(bad_values="fill", max_epochs=3).fit(train, FEATURES)
     products = estimator.predict(train.head(20))
-    assert products.z_phot_mean.notna().all() and (products.nncz_flag == 0).all()
-    assert estimator.policy.indicator_features_ == ["mag_u"]
+    filled = (train.head(20).mag_u == 99.0).to_numpy()
+    assert products.z_phot_mean.notna().all()
+    assert (products.nncz_flag.to_numpy() == np.where(filled, 2, 0)).all()
+    assert estimator.policy_.indicator_features_ == ["mag_u"]
 
 
 def test_seeded_training_is_reproducible():

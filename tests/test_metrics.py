@@ -29,7 +29,8 @@ def test_crps_of_a_delta_pdf_is_distance():
     grid = RedshiftGrid(0.0, 2.0, 400)
     pdf = np.zeros((1, 400))
     pdf[0, 100] = 1.0  # bin [0.5, 0.505), centre 0.5025
-    # CDF is 1 from bin 100 on; step at centres >= 0.8025 -> squared diff 1 on bins 100..159
+    # CDF is 1 from bin 100 on (upper edge 0.505); the step is 1 from the bin holding 0.8
+    # (bin 160, [0.8, 0.805)) -> squared difference 1 on bins 100..159
     value = crps(pdf, grid, np.array([0.8]))[0]
     assert value == pytest.approx(60 * grid.width)
 

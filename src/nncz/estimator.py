@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import logging
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator
 
-from nncz import __version__
-from nncz.calibrate import apply_temperature, fit_temperature, fit_temperature_crps
+from nncz.calibrate import METHODS as CALIBRATIONS
+from nncz.calibrate import Calibration
 from nncz.cleaning import BadValuePolicy, clean_target
 from nncz.grid import RedshiftGrid
-from nncz.io import atomic_write, require_columns
+from nncz.io import require_columns
 from nncz.losses import crps_nll_binned
 from nncz.metrics import evaluate
 from nncz.model import FoldedMLP, ResidualMLP
@@ -25,9 +27,10 @@ from nncz.train import TrainConfig, predict_outputs, train_model
 
 log = logging.getLogger("nncz")
 
-WEIGHTS_FILE = "model.safetensors"
-CALIBRATIONS = ("crps", "nll", "none")
-CONFIG_FILE = "nncz_model.json"
+FLAG_NO_PREDICTION = 1  # nncz_flag bit: the row's features cannot be used; products are NaN
+FLAG_FILLED = 2  # nncz_flag bit: some bad feature values were filled (``fill`` policy)
+BATCH_RANGE = (256, 4096)
+STEPS_PER_EPOCH = 32
 
 
 def holdout_mask(n_rows: int, fraction: float, seed: int) -> np.ndarray:
@@ -35,8 +38,26 @@ def holdout_mask(n_rows: int, fraction: float, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random(n_rows) < fraction
 
 
-class NNCEstimator:
+def auto_batch_size(n_train: int) -> int:
+    """Batch size for ``batch_size="auto"``: the power of two nearest ``n_train / 32``, kept in
+    [256, 4096].
+
+    The method's 4096 is right for 10^5+ rows, but gives SDSS BOSS (25k rows) 7 optimiser steps
+    an epoch: there batch 1024 measured sigma_NMAD 0.0178 against 0.0189 (test set, issue 11);
+    on RAIL's DC2 training file (8.7k rows) batch 256 was the best of 128/256/... (tuned on a
+    hold-out of the training file, benchmarks/peers/README.md). ~32 steps an epoch meets both.
+    """
+    low, high = BATCH_RANGE
+    target = max(n_train, 1) / STEPS_PER_EPOCH
+    return int(np.clip(2 ** round(np.log2(max(target, 1.0))), low, high))
+
+
+class NNCEstimator(BaseEstimator):
     """Photo-z PDFs by neural-network classification over redshift bins.
+
+    scikit-learn conventions: ``__init__`` only stores its arguments (``get_params``,
+    ``set_params`` and ``sklearn.base.clone`` work), ``fit`` validates them and never changes
+    its inputs, learned state ends in ``_``.
 
     Parameters
     ----------
@@ -44,75 +65,111 @@ class NNCEstimator:
         Redshift bins (default 400 over [0, 2]).
     hidden, dropout, activation
         Residual MLP architecture (default [512, 256, 128, 64], 0.1, "relu").
-    lr, weight_decay, batch_size, max_epochs, patience, lr_patience, lr_factor, clip_norm, seed
+    lr, weight_decay, max_epochs, patience, lr_patience, lr_factor, clip_norm, seed
         Training settings (see :class:`nncz.train.TrainConfig`; defaults are the method's).
+    batch_size : int or "auto"
+        Training batch; ``"auto"`` (default) picks :func:`auto_batch_size` of the training rows
+        (the method's 4096 from ~130k rows up).
+    n_members : int
+        Networks in the ensemble (seeds ``seed .. seed + n_members - 1``, one shared validation
+        split); their PDFs are averaged before calibration.
     nll_weight : float
         Weight of the true bin's negative log-likelihood added to the CRPS training loss
-        (default 1e-3; 0 trains on the CRPS alone, as the method's text says). Under CRPS alone
-        bins die (their probability goes to 0 for every object and cannot come back, see
-        :func:`nncz.losses.crps_nll_binned`); on a 10^6-galaxy mock (LSDR10, 60 epochs, test
-        split) the term took the dead bins among the first 200 from 75 to 0, the CRPS from
-        0.0203 to 0.0178 and sigma_NMAD from 0.0173 to 0.0159, and galaxies at z < 0.06 from a
-        median z_phot of 0.093 to 0.051 (true median 0.045).
+        (default 1e-3; 0 trains on the CRPS alone, as the method's text says, which lets bins
+        die: see :func:`nncz.losses.crps_nll_binned` and the README).
     bad_values : str or BadValuePolicy
-        ``"drop"`` or ``"fill"`` (see :mod:`nncz.cleaning`).
+        ``"fill"`` (default: bad values are filled and flagged, so a row is answered while any
+        of its features is usable) or ``"drop"`` (see :mod:`nncz.cleaning`).
     validation_fraction : float
-        Share of the training table held out for validation when ``fit`` gets none.
+        Share of the training table held out for early stopping and calibration when ``fit``
+        gets no validation table.
     calibration : str
-        Objective of the temperature fit on the validation set: ``"crps"`` (default), ``"nll"``
-        (negative log-likelihood of the true bin, the method's choice) or ``"none"`` (T = 1).
-        With networks trained on the CRPS alone (``nll_weight=0``) the NLL of a 0.005-wide bin
-        rewards flattening every PDF, because of their dead bins: measured on SDSS BOSS DR10 it
-        gave T = 2.9 and raised the test PIT KS from 0.048 to 0.19 and sigma_NMAD from 0.0184
-        to 0.0212, while the CRPS fit gave T = 0.98 and PIT KS 0.045 (closing note of issue 2),
-        hence the default.
+        ``"crps"`` (default), ``"nll"``, ``"pit"`` or ``"none"``: see
+        :class:`nncz.calibrate.Calibration`.
     verbose : bool
         Progress bars and one log line per epoch.
 
     Attributes (after ``fit``)
     --------------------------
-    features_, target_, scaler_mean_, scaler_scale_, temperature_, history_, metrics_, model_
+    features_, target_, policy_, scaler_mean_, scaler_scale_, members_, calibration_,
+    batch_size_, history_, metrics_
     """
 
     def __init__(
         self,
-        grid: RedshiftGrid | None = None,
+        grid: RedshiftGrid = RedshiftGrid(),  # noqa: B008 - frozen, immutable
         hidden: Sequence[int] = (512, 256, 128, 64),
         dropout: float = 0.1,
         activation: str = "relu",
         lr: float = 5e-4,
         weight_decay: float = 1e-5,
-        batch_size: int = 4096,
+        batch_size: int | str = "auto",
         max_epochs: int = 300,
         patience: int = 20,
         lr_patience: int = 5,
         lr_factor: float = 0.5,
         clip_norm: float = 1.0,
         seed: int = 0,
-        bad_values: str | BadValuePolicy = "drop",
+        n_members: int = 1,
+        bad_values: str | BadValuePolicy = "fill",
         validation_fraction: float = 0.1,
         calibration: str = "crps",
         nll_weight: float = 1e-3,
         verbose: bool = True,
     ) -> None:
-        self.grid = grid or RedshiftGrid()
-        self.hidden = tuple(int(h) for h in hidden)
+        self.grid = grid
+        self.hidden = hidden
         self.dropout = dropout
         self.activation = activation
-        self.train_config = TrainConfig(lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-                                        max_epochs=max_epochs, patience=patience,
-                                        lr_patience=lr_patience, lr_factor=lr_factor,
-                                        clip_norm=clip_norm, seed=seed)
-        self.policy = bad_values if isinstance(bad_values, BadValuePolicy) else BadValuePolicy(
-            mode=bad_values)
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.clip_norm = clip_norm
+        self.seed = seed
+        self.n_members = n_members
+        self.bad_values = bad_values
         self.validation_fraction = validation_fraction
-        if calibration not in CALIBRATIONS:
-            raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
         self.calibration = calibration
-        if not nll_weight >= 0:
-            raise ValueError(f"nll_weight must be >= 0, got {nll_weight!r}")
-        self.nll_weight = float(nll_weight)
+        self.nll_weight = nll_weight
         self.verbose = verbose
+
+    # ------------------------------------------------------------ settings
+    def _check_params(self) -> None:
+        """Validate the constructor arguments; one clear error naming the parameter."""
+        if not isinstance(self.grid, RedshiftGrid):
+            raise ValueError(f"grid must be a RedshiftGrid, got {type(self.grid).__name__}")
+        checks = {
+            "hidden": len(self.hidden) > 0 and all(int(h) >= 1 for h in self.hidden),
+            "dropout": 0 <= self.dropout < 1,
+            "lr": self.lr > 0, "weight_decay": self.weight_decay >= 0,
+            "batch_size": self.batch_size == "auto" or (
+                isinstance(self.batch_size, int | np.integer) and self.batch_size >= 2),
+            "max_epochs": int(self.max_epochs) >= 1, "patience": int(self.patience) >= 1,
+            "lr_patience": int(self.lr_patience) >= 0, "lr_factor": 0 < self.lr_factor < 1,
+            "clip_norm": self.clip_norm > 0,
+            "n_members": int(self.n_members) == self.n_members and self.n_members >= 1,
+            "validation_fraction": 0 < self.validation_fraction < 1,
+            "calibration": self.calibration in CALIBRATIONS,
+            "nll_weight": self.nll_weight >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"NNCEstimator: invalid {name}={getattr(self, name)!r}")
+
+    def _train_config(self, seed: int) -> TrainConfig:
+        return TrainConfig(lr=self.lr, weight_decay=self.weight_decay,
+                           batch_size=self.batch_size_, max_epochs=int(self.max_epochs),
+                           patience=int(self.patience), lr_patience=int(self.lr_patience),
+                           lr_factor=self.lr_factor, clip_norm=self.clip_norm, seed=seed)
+
+    def _new_policy(self) -> BadValuePolicy:
+        if isinstance(self.bad_values, BadValuePolicy):
+            return copy.deepcopy(self.bad_values)  # fit never mutates what the caller passed
+        return BadValuePolicy(mode=self.bad_values)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -124,131 +181,189 @@ class NNCEstimator:
         checkpoint_dir: str | Path | None = None,
         source: str = "training table",
     ) -> NNCEstimator:
-        """Train the network on ``table[features]`` -> ``table[target]`` and calibrate it.
+        """Train the network(s) on ``table[features]`` -> ``table[target]`` and calibrate.
 
         ``validation`` is a separate table, or the fraction of ``table`` to hold out (seeded);
-        it drives early stopping and the learning-rate schedule, and the temperature is fitted
-        on it.
+        it drives early stopping and the learning-rate schedule, and the calibration is fitted
+        on it. ``checkpoint_dir`` makes an interrupted fit resume (one sub-directory a member).
         """
+        self._check_params()
         features = list(features)
+        if target in features:
+            raise ValueError(f"{source}: the target column {target!r} is also a feature")
         require_columns(table, [*features, target], source)
-        train_table, val_table = self._split(table, validation, source, features, target)
+        train_table, val_table = self._split(table, validation, features, target)
         self.features_, self.target_ = features, target
+        self.policy_ = self._new_policy()
         train_table = self._clean_training(train_table, "training")
         val_table = self._clean_training(val_table, "validation")
-        self.policy.fit(train_table, features)
-        x_train, _ = self.policy.transform(train_table, features)
-        self.scaler_mean_ = x_train.mean(axis=0)
-        self.scaler_scale_ = np.where(x_train.std(axis=0) > 0, x_train.std(axis=0), 1.0)
-        self.model_ = self._build_model(x_train.shape[1])
-
+        self.policy_.fit(train_table, features)
+        x_train, _ = self.policy_.transform(train_table, features)
+        self._fit_scaler(x_train, features, source)
+        self.batch_size_ = (auto_batch_size(len(x_train)) if self.batch_size == "auto"
+                            else int(self.batch_size))
         z_train = train_table[target].to_numpy(np.float32)
         z_val = val_table[target].to_numpy(np.float32)
-        centres = torch.as_tensor(self.grid.centres, dtype=torch.float32)
-
-        def loss(logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-            return crps_nll_binned(logits, z, centres, self.grid.width, self.nll_weight)
-
-        def point(logits: torch.Tensor) -> np.ndarray:
-            return torch.softmax(logits, 1).numpy() @ self.grid.centres
-
-        log.info("training on %d rows, validating on %d, %d features", len(z_train),
-                 len(z_val), x_train.shape[1])
-        self.history_ = train_model(
-            self.model_, loss, self._tensor(self._scale(x_train)), torch.as_tensor(z_train),
-            self._tensor(self._standardised(val_table)), torch.as_tensor(z_val),
-            self.train_config, z_val=z_val, point_fn=point, checkpoint_dir=checkpoint_dir,
-            verbose=self.verbose)
-        val_logits = self.predict_logits(val_table)
-        self.temperature_ = self._fit_temperature(val_logits, z_val)
-        self.metrics_ = self._validation_metrics(val_logits, z_val)
-        log.info("temperature T = %.3f; validation %s", self.temperature_, self.metrics_)
-        self._folded = None
+        x_val = self._standardised(val_table)
+        x_train = self._scale(x_train).astype(np.float32)
+        log.info("training %d network(s) on %d rows, validating on %d, %d inputs, batch %d",
+                 self.n_members, len(z_train), len(z_val), x_train.shape[1], self.batch_size_)
+        fingerprint = self._fingerprint(x_train, z_train, x_val, z_val)
+        self.members_, self.history_ = [], []
+        for member in range(int(self.n_members)):
+            self._fit_member(member, x_train, z_train, x_val, z_val, checkpoint_dir, fingerprint)
+        pdf_val = self._member_pdf(x_val)
+        self.calibration_ = Calibration(self.calibration).fit(pdf_val, z_val, self.grid)
+        self.metrics_ = self._validation_metrics(pdf_val, z_val)
+        log.info("calibration %s; validation %s", self.calibration_.to_dict(), self.metrics_)
         return self
 
-    def _fit_temperature(self, logits: np.ndarray, z_true: np.ndarray) -> float:
-        if self.calibration == "none":
-            return 1.0
-        if self.calibration == "nll":
-            return fit_temperature(logits, self.grid.bin_index(z_true))
-        return fit_temperature_crps(logits, z_true, self.grid.centres, self.grid.width)
+    def _fit_member(self, member, x_train, z_train, x_val, z_val, checkpoint_dir,
+                    fingerprint) -> None:
+        seed = int(self.seed) + member
+        torch.manual_seed(seed)
+        model = ResidualMLP(x_train.shape[1], self.grid.n_bins, self._hidden(), self.dropout,
+                            self.activation)
+        upper_edges = torch.as_tensor(self.grid.edges[1:], dtype=torch.float32)
+        centres = self.grid.centres
 
-    def _split(self, table, validation, source, features, target):
+        def loss(logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+            return crps_nll_binned(logits, z, upper_edges, self.grid.width, self.nll_weight)
+
+        def point(logits: torch.Tensor) -> np.ndarray:
+            return torch.softmax(logits, 1).numpy() @ centres
+
+        member_dir = None
+        if checkpoint_dir is not None:
+            member_dir = Path(checkpoint_dir) / f"member_{member}"
+        history = train_model(
+            model, loss, _tensor(x_train), torch.as_tensor(z_train), _tensor(x_val),
+            torch.as_tensor(z_val), self._train_config(seed), z_val=z_val, point_fn=point,
+            checkpoint_dir=member_dir, verbose=self.verbose,
+            fingerprint=f"{fingerprint}-member{member}")
+        if history and not any(r["val_loss"] < history[0]["val_loss"] for r in history[1:]):
+            log.warning("member %d: the validation loss never improved on its first epoch; "
+                        "the model may be untrained (check lr and max_epochs)", member)
+        self.members_.append(model.eval())
+        self.history_.extend({"member": member, **record} for record in history)
+        self._folded = None
+
+    def _fingerprint(self, *arrays: np.ndarray) -> str:
+        """Hash of the data and every setting that changes training (checkpoint identity)."""
+        digest = hashlib.sha256()
+        for array in arrays:
+            digest.update(np.ascontiguousarray(array).tobytes())
+        params = {k: v for k, v in self.get_params().items() if k != "verbose"}
+        digest.update(json.dumps({**params, "grid": self.grid.to_dict(),
+                                  "bad_values": self.policy_.to_dict(),
+                                  "features": self.features_, "batch": self.batch_size_},
+                                 sort_keys=True, default=str).encode())
+        return digest.hexdigest()[:32]
+
+    def _fit_scaler(self, x_train: np.ndarray, features: list[str], source: str) -> None:
+        self.scaler_mean_ = x_train.mean(axis=0)
+        spread = x_train.std(axis=0)
+        names = self.policy_.feature_names(features)
+        constant = [name for name, s in zip(names, spread, strict=True) if not s > 0]
+        if constant:
+            log.warning("%s: constant feature(s) %s carry no information (all values equal, or "
+                        "all bad and filled)", source, constant)
+        self.scaler_scale_ = np.where(spread > 0, spread, 1.0).astype(np.float32)
+
+    def _hidden(self) -> tuple[int, ...]:
+        return tuple(int(h) for h in self.hidden)
+
+    def _split(self, table, validation, features, target):
         if isinstance(validation, pd.DataFrame):
             require_columns(validation, [*features, target], "validation table")
             return table, validation
         fraction = self.validation_fraction if validation is None else float(validation)
         if not 0 < fraction < 1:
             raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
-        is_val = holdout_mask(len(table), fraction, self.train_config.seed)
+        is_val = holdout_mask(len(table), fraction, int(self.seed))
         return table[~is_val], table[is_val]
 
     def _clean_training(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
         keep = clean_target(table[self.target_].to_numpy(), self.grid.z_min, self.grid.z_max,
                             f"{self.target_} ({name})")
-        if self.policy.mode == "drop":
-            _, any_bad = self.policy.transform(table[keep], self.features_)
-            if any_bad.any():
-                bad_counts = self.policy.report(table[keep], self.features_)
-                log.warning("%s: dropping %d of %d rows with bad feature values %s", name,
-                            int(any_bad.sum()), int(keep.sum()),
-                            {k: v for k, v in bad_counts.items() if v})
-            keep[np.flatnonzero(keep)[any_bad]] = False
+        unusable = ~self.valid_rows(table[keep], policy=self.policy_)
+        if unusable.any():
+            bad_counts = self.policy_.report(table[keep], self.features_)
+            log.warning("%s: dropping %d of %d rows with unusable features %s", name,
+                        int(unusable.sum()), int(keep.sum()),
+                        {k: v for k, v in bad_counts.items() if v})
+            keep[np.flatnonzero(keep)[unusable]] = False
         if keep.sum() < 2:
             raise ValueError(f"{name} set has {int(keep.sum())} usable rows; need at least 2")
         return table[keep]
 
-    def _build_model(self, n_inputs: int) -> ResidualMLP:
-        torch.manual_seed(self.train_config.seed)
-        return ResidualMLP(n_inputs, self.grid.n_bins, self.hidden, self.dropout, self.activation)
-
-    def _validation_metrics(self, logits: np.ndarray, z_val: np.ndarray) -> dict:
-        pdf = apply_temperature(logits, self.temperature_)
+    def _validation_metrics(self, pdf_raw: np.ndarray, z_val: np.ndarray) -> dict:
+        pdf = self.calibration_.apply(pdf_raw)
         metrics = evaluate(pdf @ self.grid.centres, z_val, pdf, self.grid)
-        raw = apply_temperature(logits, 1.0)
-        metrics["pit_ks_uncalibrated"] = evaluate(raw @ self.grid.centres, z_val, raw,
-                                                  self.grid).get("pit_ks", float("nan"))
+        raw = evaluate(pdf_raw @ self.grid.centres, z_val, pdf_raw, self.grid)
+        metrics["pit_ks_uncalibrated"] = raw.get("pit_ks", float("nan"))
         return metrics
 
     # ------------------------------------------------------------- predict
+    @property
+    def temperature_(self) -> float:
+        """The fitted temperature (1.0 when the calibration has none)."""
+        return float(self.calibration_.temperature)
+
+    def valid_rows(self, table: pd.DataFrame, policy: BadValuePolicy | None = None) -> np.ndarray:
+        """True where a row's features can be used: under ``drop`` none may be bad, under
+        ``fill`` at least one must be good (the rest are filled and flagged)."""
+        policy = policy or self.policy_
+        bad = np.column_stack([policy.bad_mask(table[c].to_numpy(np.float64), c)
+                               for c in self.features_]) if self.features_ else None
+        if bad is None:
+            return np.ones(len(table), dtype=bool)
+        return ~bad.any(axis=1) if policy.mode == "drop" else ~bad.all(axis=1)
+
     def _scale(self, x: np.ndarray) -> np.ndarray:
         return (x - self.scaler_mean_) / self.scaler_scale_
 
     def _standardised(self, table: pd.DataFrame) -> np.ndarray:
-        x, _ = self.policy.transform(table, self.features_)
+        x, _ = self.policy_.transform(table, self.features_)
         return self._scale(x).astype(np.float32)
 
-    @staticmethod
-    def _tensor(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
+        if not hasattr(self, "members_"):
             raise RuntimeError("this NNCEstimator is not fitted: call fit() or load() first")
 
-    def _inference_model(self) -> FoldedMLP:
+    def _inference_models(self) -> list[FoldedMLP]:
         if getattr(self, "_folded", None) is None:
-            self.model_.eval()
-            self._folded = FoldedMLP(self.model_)
+            self._folded = [FoldedMLP(model.eval()) for model in self.members_]
         return self._folded
+
+    def _member_pdf(self, x_scaled: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """Raw PDF (N, n_bins) float32: the mean of the members' softmax outputs."""
+        total = None
+        with torch.inference_mode():
+            for model in self._inference_models():
+                logits = predict_outputs(model, _tensor(x_scaled), batch_size)
+                pdf = torch.softmax(logits, dim=1).numpy()
+                total = pdf if total is None else total + pdf
+        return total / np.float32(len(self.members_))
 
     def predict_logits(self, table: pd.DataFrame, batch_size: int = 65536,
                        source: str = "input table") -> np.ndarray:
-        """Uncalibrated network outputs (N, n_bins) float32."""
+        """Uncalibrated network outputs (N, n_bins) float32 of a single-network model."""
         self._check_fitted()
+        if len(self.members_) != 1:
+            raise ValueError("predict_logits needs a single network; this model is an ensemble "
+                             f"of {len(self.members_)}: use predict_pdf(calibrated=False)")
         require_columns(table, self.features_, source)
-        return self._logits(self._standardised(table), batch_size)
-
-    def _logits(self, x_scaled: np.ndarray, batch_size: int = 65536) -> np.ndarray:
         with torch.inference_mode():
-            return predict_outputs(self._inference_model(), self._tensor(x_scaled),
-                                   batch_size).numpy()
+            return predict_outputs(self._inference_models()[0],
+                                   _tensor(self._standardised(table)), batch_size).numpy()
 
     def predict_pdf(self, table: pd.DataFrame, calibrated: bool = True,
                     source: str = "input table") -> np.ndarray:
-        """PDFs (N, n_bins) float32; temperature-scaled unless ``calibrated=False``."""
-        temperature = self.temperature_ if calibrated else 1.0
-        return apply_temperature(self.predict_logits(table, source=source), temperature)
+        """PDFs (N, n_bins) float32, calibrated unless ``calibrated=False``; rows that cannot
+        be predicted are NaN."""
+        _, pdf = self.predict(table, calibrated=calibrated, return_pdf=True, source=source)
+        return pdf
 
     def predict(
         self,
@@ -260,98 +375,56 @@ class NNCEstimator:
     ) -> pd.DataFrame | tuple[pd.DataFrame, np.ndarray]:
         """PDF products, one row per input row in input order (see :mod:`nncz.pdf`).
 
-        Rows with bad feature values under the ``drop`` policy get NaN products and
-        ``nncz_flag = 1`` (0 otherwise).
+        ``nncz_flag`` holds bits: 1 (:data:`FLAG_NO_PREDICTION`) where the row's features
+        cannot be used (products and PDF are NaN), 2 (:data:`FLAG_FILLED`) where some bad
+        values were filled under the ``fill`` policy.
         """
         self._check_fitted()
         require_columns(table, self.features_, source)
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
         parts, pdfs = [], []
         for start in range(0, max(len(table), 1), chunk_rows):
-            chunk = table.iloc[start : start + chunk_rows]
-            x, any_bad = self.policy.transform(chunk, self.features_)  # once per chunk
-            logits = self._logits(self._scale(x).astype(np.float32))
-            pdf = apply_temperature(logits, self.temperature_ if calibrated else 1.0)
-            products = pdf_products(pdf, self.grid)
-            flag = np.zeros(len(chunk), dtype=np.int16)
-            if self.policy.mode == "drop" and any_bad.any():
-                products.loc[any_bad, :] = np.nan
-                pdf[any_bad] = np.nan
-                flag[any_bad] = 1
-            products["nncz_flag"] = flag
+            products, pdf = self._predict_chunk(table.iloc[start : start + chunk_rows],
+                                                calibrated)
             parts.append(products)
             if return_pdf:
                 pdfs.append(pdf)
-        result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        result = pd.concat(parts, ignore_index=True)
         result.index = table.index
         if return_pdf:
-            return result, (np.concatenate(pdfs) if pdfs else
-                            np.empty((0, self.grid.n_bins), np.float32))
+            return result, np.concatenate(pdfs)
         return result
 
+    def _predict_chunk(self, chunk: pd.DataFrame, calibrated: bool
+                       ) -> tuple[pd.DataFrame, np.ndarray]:
+        x, any_bad = self.policy_.transform(chunk, self.features_)  # once per chunk
+        pdf = self._member_pdf(self._scale(x).astype(np.float32))
+        if calibrated:
+            pdf = self.calibration_.apply(pdf)
+        invalid = ~self.valid_rows(chunk)
+        pdf[invalid] = np.nan
+        products = pdf_products(pdf, self.grid)
+        flag = np.where(invalid, FLAG_NO_PREDICTION, 0).astype(np.int16)
+        flag[any_bad & ~invalid] |= FLAG_FILLED
+        products["nncz_flag"] = flag
+        return products, pdf
+
     # --------------------------------------------------------- save / load
-    def config_dict(self) -> dict:
-        """Everything but the weights, as plain JSON-able values."""
-        self._check_fitted()
-        return {
-            "format": "nncz-model-1",
-            "nncz_version": __version__,
-            "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "numpy": np.__version__},
-            "features": self.features_,
-            "target": self.target_,
-            "input_columns": self.policy.feature_names(self.features_),
-            "grid": self.grid.to_dict(),
-            "architecture": {"hidden": list(self.hidden), "dropout": self.dropout,
-                             "activation": self.activation},
-            "scaler": {"mean": self.scaler_mean_.tolist(), "scale": self.scaler_scale_.tolist()},
-            "temperature": self.temperature_,
-            "bad_values": self.policy.to_dict(),
-            "training": self.train_config.to_dict(),
-            "validation_fraction": self.validation_fraction,
-            "calibration": self.calibration,
-            "nll_weight": self.nll_weight,
-            "metrics_validation": self.metrics_,
-            "history": self.history_,
-        }
-
     def save(self, directory: str | Path) -> Path:
-        """Write ``model.safetensors`` (weights only) and ``nncz_model.json`` (everything else)."""
-        from safetensors.torch import save_file
+        """Write the model bundle: weights (safetensors) and a JSON of everything else."""
+        from nncz.bundle import save_bundle
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
-        atomic_write(directory / WEIGHTS_FILE, lambda temp: save_file(state, str(temp)))
-        text = json.dumps(self.config_dict(), indent=2)
-        atomic_write(directory / CONFIG_FILE, lambda temp: temp.write_text(text))
-        return directory
+        self._check_fitted()
+        return save_bundle(self, directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> NNCEstimator:
-        """Rebuild an estimator saved by :meth:`save` (no pickle: JSON + safetensors)."""
-        from safetensors.torch import load_file
+        """Rebuild and verify an estimator saved by :meth:`save` (no pickle)."""
+        from nncz.bundle import load_bundle
 
-        directory = Path(directory)
-        config_path = directory / CONFIG_FILE
-        if not config_path.exists():
-            raise FileNotFoundError(f"{directory}: not an nncz model directory (no {CONFIG_FILE})")
-        config = json.loads(config_path.read_text())
-        arch, training = config["architecture"], config["training"]
-        estimator = cls(grid=RedshiftGrid.from_dict(config["grid"]), hidden=arch["hidden"],
-                        dropout=arch["dropout"], activation=arch["activation"],
-                        bad_values=BadValuePolicy.from_dict(config["bad_values"]),
-                        validation_fraction=config.get("validation_fraction", 0.1),
-                        calibration=config.get("calibration", "nll"),
-                        nll_weight=config.get("nll_weight", 0.0),
-                        verbose=False, **training)
-        estimator.features_, estimator.target_ = config["features"], config["target"]
-        estimator.scaler_mean_ = np.asarray(config["scaler"]["mean"], dtype=np.float32)
-        estimator.scaler_scale_ = np.asarray(config["scaler"]["scale"], dtype=np.float32)
-        estimator.temperature_ = float(config["temperature"])
-        estimator.metrics_ = config.get("metrics_validation", {})
-        estimator.history_ = config.get("history", [])
-        estimator.model_ = estimator._build_model(len(config["input_columns"]))
-        estimator.model_.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
-        estimator.model_.eval()
-        estimator._folded = None
-        return estimator
+        return load_bundle(cls, directory)
+
+
+def _tensor(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))

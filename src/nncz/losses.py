@@ -7,27 +7,34 @@ import torch.nn.functional as F
 
 
 def crps_binned(
-    logits: torch.Tensor, z_true: torch.Tensor, centres: torch.Tensor, width: float
+    logits: torch.Tensor, z_true: torch.Tensor, upper_edges: torch.Tensor, width: float
 ) -> torch.Tensor:
     """Mean CRPS of softmax PDFs over redshift bins.
 
-    ``CRPS = sum_i (F_i - 1[z_i >= z_true])^2 dz`` with ``F_i = sum_{j <= i} p_j``, ``z_i`` the bin
-    centres and ``dz`` the bin width; the batch mean is returned.
+    ``CRPS = sum_i (F_i - 1[e_{i+1} > z_true])^2 dz`` with ``F_i = sum_{j <= i} p_j`` the CDF at
+    the *upper edge* ``e_{i+1}`` of bin ``i`` and ``dz`` the bin width; the batch mean is
+    returned. The step is taken where the CDF is taken, so the expected loss is minimised by
+    ``F_i = P(z < e_{i+1})``: bin ``i`` holds the probability of ``[e_i, e_{i+1})``, the
+    convention of every other part of nncz. The method's eq. 2 compares ``F_i`` with the step at
+    the bin *centre*; its minimiser puts the mass of ``(c_{i-1}, c_i]`` in bin ``i``, i.e. every
+    PDF half a bin too high (see README, "Deviations").
 
     Parameters
     ----------
     logits : tensor (N, n_bins)
     z_true : tensor (N,)
-    centres : tensor (n_bins,)
+    upper_edges : tensor (n_bins,)
+        Upper edge of each bin, ``grid.edges[1:]``.
     width : float
+        Bin width (redshift).
     """
     cdf = torch.cumsum(torch.softmax(logits, dim=1), dim=1)
-    step = (centres[None, :] >= z_true[:, None]).to(cdf.dtype)
+    step = (upper_edges[None, :] > z_true[:, None]).to(cdf.dtype)
     return ((cdf - step) ** 2).sum(dim=1).mean() * width
 
 
 def crps_nll_binned(
-    logits: torch.Tensor, z_true: torch.Tensor, centres: torch.Tensor, width: float,
+    logits: torch.Tensor, z_true: torch.Tensor, upper_edges: torch.Tensor, width: float,
     nll_weight: float
 ) -> torch.Tensor:
     """:func:`crps_binned` plus ``nll_weight`` times the NLL of the bin holding ``z_true``.
@@ -39,10 +46,10 @@ def crps_nll_binned(
     z < 0.09 was put at z = 0.093, and the NLL temperature fit gave T = 7.9. The true bin's NLL
     gradient, ``p - 1``, does not vanish.
     """
-    loss = crps_binned(logits, z_true, centres, width)
+    loss = crps_binned(logits, z_true, upper_edges, width)
     if nll_weight > 0:
-        edge = centres[0] - 0.5 * width
-        index = torch.floor((z_true - edge) / width).long().clamp(0, len(centres) - 1)
+        z_min = upper_edges[0] - width
+        index = torch.floor((z_true - z_min) / width).long().clamp(0, len(upper_edges) - 1)
         loss = loss + nll_weight * F.cross_entropy(logits, index)
     return loss
 

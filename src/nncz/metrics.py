@@ -33,15 +33,24 @@ def sigma_nmad(dz: np.ndarray) -> float:
 
 
 def point_metrics(z_phot: np.ndarray, z_spec: np.ndarray) -> dict[str, float]:
-    """bias, sigma (non-outliers), sigma_NMAD (all), eta in percent and the count."""
+    """bias, sigma (non-outliers), sigma_NMAD (all), eta in percent and the count.
+
+    Rows whose ``z_phot`` or ``z_spec`` is not finite (no prediction) are left out of every
+    metric and counted in ``n_excluded``; ``n`` counts the rows scored.
+    """
     dz = delta_z(z_phot, z_spec)
+    finite = np.isfinite(dz)
+    n_excluded = int((~finite).sum())
+    dz = dz[finite]
     if dz.size == 0:
         nan = float("nan")
-        return {"n": 0, "bias": nan, "sigma": nan, "sigma_nmad": nan, "eta": nan}
+        return {"n": 0, "n_excluded": n_excluded, "bias": nan, "sigma": nan,
+                "sigma_nmad": nan, "eta": nan}
     outlier = np.abs(dz) > OUTLIER_THRESHOLD
     inliers = dz[~outlier]
     return {
         "n": int(dz.size),
+        "n_excluded": n_excluded,
         "bias": float(inliers.mean()) if inliers.size else float("nan"),
         "sigma": float(inliers.std()) if inliers.size else float("nan"),
         "sigma_nmad": sigma_nmad(dz),
@@ -50,12 +59,13 @@ def point_metrics(z_phot: np.ndarray, z_spec: np.ndarray) -> dict[str, float]:
 
 
 def crps(pdf: np.ndarray, grid: RedshiftGrid, z_spec: np.ndarray) -> np.ndarray:
-    """CRPS of each binned PDF, ``sum_i (F_i - 1[z_i >= z_spec])^2 dz`` (the training loss).
+    """CRPS of each binned PDF, ``sum_i (F_i - 1[e_{i+1} > z_spec])^2 dz`` (the training loss).
 
-    ``F_i`` is the CDF at the end of bin ``i`` and ``z_i`` the bin centre, as in the method.
+    ``F_i`` is the CDF at the upper edge ``e_{i+1}`` of bin ``i``, and the step is taken at the
+    same edge (see :func:`nncz.losses.crps_binned` for why not at the bin centre).
     """
     cumulative = np.cumsum(normalise(pdf), axis=1, dtype=np.float64)
-    step = grid.centres[None, :] >= np.asarray(z_spec, dtype=np.float64)[:, None]
+    step = grid.edges[None, 1:] > np.asarray(z_spec, dtype=np.float64)[:, None]
     return ((cumulative - step) ** 2).sum(axis=1) * grid.width
 
 
@@ -97,9 +107,20 @@ def evaluate(
     pdf: np.ndarray | None = None,
     grid: RedshiftGrid | None = None,
 ) -> dict[str, float]:
-    """All metrics that apply: point metrics, and with PDFs mean CRPS, PIT KS and CvM."""
-    result: dict[str, float] = point_metrics(z_phot, z_spec)
-    if pdf is not None and grid is not None and len(z_spec) >= 2:
+    """All metrics that apply: point metrics, and with PDFs mean CRPS, PIT KS and CvM.
+
+    Rows without a prediction (non-finite ``z_phot``, ``z_spec`` or PDF) are excluded from
+    every metric and counted in ``n_excluded``.
+    """
+    z_phot = np.asarray(z_phot, dtype=np.float64)
+    z_spec = np.asarray(z_spec, dtype=np.float64)
+    usable = np.isfinite(z_phot) & np.isfinite(z_spec)
+    if pdf is not None:
+        usable &= np.isfinite(np.asarray(pdf).sum(axis=1))
+    result: dict[str, float] = point_metrics(z_phot[usable], z_spec[usable])
+    result["n_excluded"] = int((~usable).sum())
+    if pdf is not None and grid is not None and usable.sum() >= 2:
+        pdf, z_spec = np.asarray(pdf)[usable], z_spec[usable]
         pit_values = pit(pdf, grid, z_spec)
         result["crps"] = float(crps(pdf, grid, z_spec).mean())
         result["pit_ks"] = pit_ks(pit_values)

@@ -26,15 +26,18 @@ PRODUCT_COLUMNS = (
 
 
 def normalise(pdf: np.ndarray) -> np.ndarray:
-    """Return ``pdf`` as float32 rows summing to 1 (rows summing to 0 stay 0).
+    """Return ``pdf`` as float32 rows summing to 1.
 
-    Rows that already sum to 1 within 1e-5 (softmax output) are passed through without a copy.
+    A row that cannot be a PDF (a NaN or inf value, or no probability at all) becomes a row of
+    NaN, so that every product computed from it is NaN too: invalid stays invalid. Rows that
+    already sum to 1 within 1e-5 (softmax output) are passed through without a copy.
     """
     pdf = np.asarray(pdf, dtype=np.float32)
     total = pdf.sum(axis=-1, keepdims=True, dtype=np.float64)
     if np.all(np.abs(total - 1.0) < 1e-5):
         return pdf
-    return np.divide(pdf, total, out=np.zeros_like(pdf), where=total > 0).astype(np.float32)
+    usable = np.isfinite(total) & (total > 0)
+    return np.divide(pdf, total, out=np.full_like(pdf, np.nan), where=usable).astype(np.float32)
 
 
 def cdf_at_edges(pdf: np.ndarray) -> np.ndarray:
@@ -48,6 +51,7 @@ def _cdf_from_edges(edges_cdf: np.ndarray, pdf: np.ndarray, grid: RedshiftGrid,
                     z: np.ndarray) -> np.ndarray:
     position = np.clip((np.asarray(z, dtype=np.float64) - grid.z_min) / grid.width, 0.0,
                        grid.n_bins)
+    position = np.where(np.isnan(position), 0.0, position)  # NaN rows give NaN through pdf
     index = np.minimum(position.astype(np.int64), grid.n_bins - 1)
     rows = np.arange(len(index))
     return edges_cdf[rows, index] + (position - index) * pdf[rows, index]
@@ -110,9 +114,11 @@ def pdf_products(pdf: np.ndarray, grid: RedshiftGrid, alpha: float = 0.03) -> pd
     Returns
     -------
     DataFrame with the columns of :data:`PRODUCT_COLUMNS`. ``z_phot_std`` is the standard
-    deviation of the discrete distribution over bin centres.
+    deviation of the discrete distribution over bin centres. A row that is not a PDF (NaN, or
+    no probability) gives NaN in every column.
     """
     pdf = normalise(pdf)
+    invalid = np.isnan(pdf[:, 0]) if pdf.shape[1] else np.zeros(len(pdf), bool)
     centres = grid.centres
     centres32 = centres.astype(np.float32)
     mean = pdf @ centres32  # float32 x float32 stays in BLAS; mixed dtypes would not
@@ -135,7 +141,10 @@ def pdf_products(pdf: np.ndarray, grid: RedshiftGrid, alpha: float = 0.03) -> pd
         "z_phot_u95": u95,
         "z_conf": z_conf,
     }
-    return pd.DataFrame({name: values.astype(np.float32) for name, values in products.items()})
+    frame = pd.DataFrame({name: values.astype(np.float32) for name, values in products.items()})
+    if invalid.any():
+        frame.loc[invalid, :] = np.nan
+    return frame
 
 
 def sample_pdf(

@@ -1,15 +1,24 @@
-"""PDF files: the binned PDFs of a catalog, with their grid and temperature.
+"""PDF files: the binned PDFs of a table, with their grid and the calibration applied.
 
 Layout (HDF5, ``.h5``/``.hdf5``): dataset ``pdf`` (N, n_bins) float32, row ``i`` for input row
-``i``; attributes ``z_min``, ``z_max``, ``n_bins``, ``temperature`` (the temperature that was
-applied, 1.0 if none), ``calibrated`` (bool) and ``nncz_version``. Because
-``p_calibrated = softmax(logits / T)``, the uncalibrated PDF is recovered exactly (up to float32
-underflow) as ``p_calibrated ** T`` renormalised, which :func:`uncalibrate` does.
+``i`` (rows without a prediction are NaN); attributes ``z_min``, ``z_max``, ``n_bins``,
+``calibrated`` (bool), ``calibration`` (JSON of what was applied: method, temperature, PIT map),
+``temperature`` (kept for older readers), ``native_n_bins`` (bins of the model grid, when the
+PDFs were rebinned) and ``nncz_version``.
+
+The PDFs are stored as they were used: calibrated on the model's own grid, then (optionally)
+summed exactly onto a coarser grid. Evaluating a file therefore never has to undo a calibration,
+which is exact only on the native grid for a temperature and impossible for a PIT map.
+
+:class:`PdfFileWriter` streams the rows chunk by chunk (memory does not grow with the table)
+into a temporary file renamed into place on :meth:`PdfFileWriter.close`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +30,90 @@ from nncz.io import atomic_write
 
 @dataclass
 class PDFSet:
-    """Binned PDFs with their grid and the temperature applied to them."""
+    """Binned PDFs with their grid and the calibration applied to them."""
 
     pdf: np.ndarray
     grid: RedshiftGrid
     temperature: float = 1.0
     calibrated: bool = True
+    calibration: dict = field(default_factory=dict)
+    native_n_bins: int | None = None
+
+
+def _attributes(grid: RedshiftGrid, calibrated: bool, calibration: dict,
+                native_n_bins: int | None) -> dict:
+    return {**grid.to_dict(), "calibrated": bool(calibrated),
+            "calibration": json.dumps(calibration or {}),
+            "temperature": float((calibration or {}).get("temperature", 1.0)),
+            "native_n_bins": int(native_n_bins or grid.n_bins), "nncz_version": __version__}
+
+
+class PdfFileWriter:
+    """Append PDF chunks to an HDF5 file; the file appears under its name only on close.
+
+    Parameters
+    ----------
+    path : path
+        Final file name (``.h5`` / ``.hdf5``).
+    grid : RedshiftGrid
+        Grid of the rows that will be appended.
+    calibrated : bool
+        Whether the rows are calibrated.
+    calibration : dict
+        What was applied (``nncz.calibrate.Calibration.to_dict()``), empty if nothing.
+    native_n_bins : int, optional
+        Bins of the model's grid, if the rows were rebinned onto ``grid``.
+    """
+
+    def __init__(self, path: str | Path, grid: RedshiftGrid, calibrated: bool = True,
+                 calibration: dict | None = None, native_n_bins: int | None = None,
+                 chunk_rows: int = 4096) -> None:
+        import h5py
+
+        self.path = Path(path)
+        self.grid = grid
+        self._temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._handle = h5py.File(self._temp, "w")
+        self._data = self._handle.create_dataset(
+            "pdf", shape=(0, grid.n_bins), maxshape=(None, grid.n_bins), dtype="f4",
+            chunks=(chunk_rows, grid.n_bins), compression="gzip", compression_opts=1,
+            shuffle=True)
+        self._handle.attrs.update(_attributes(grid, calibrated, calibration or {},
+                                              native_n_bins))
+        self.n_rows = 0
+
+    def append(self, pdf: np.ndarray) -> None:
+        """Add rows (M, n_bins) at the end."""
+        pdf = np.asarray(pdf, dtype=np.float32)
+        if pdf.ndim != 2 or pdf.shape[1] != self.grid.n_bins:
+            raise ValueError(f"{self.path}: rows have shape {pdf.shape}, the file "
+                             f"{self.grid.n_bins} bins")
+        self._data.resize(self.n_rows + len(pdf), axis=0)
+        self._data[self.n_rows :] = pdf
+        self.n_rows += len(pdf)
+
+    def close(self) -> Path:
+        """Finish the file and move it under its final name."""
+        self._handle.close()
+        os.chmod(self._temp, 0o644)
+        os.replace(self._temp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file (the final name is never touched)."""
+        try:
+            self._handle.close()
+        finally:
+            self._temp.unlink(missing_ok=True)
 
 
 def write_pdfs(path: str | Path, pdfs: PDFSet, chunk_rows: int = 65536) -> Path:
     """Write ``pdfs`` to an HDF5 file atomically (gzip-compressed, chunked by rows)."""
     import h5py
+
+    calibration = pdfs.calibration or ({"method": "temperature",
+                                        "temperature": float(pdfs.temperature)}
+                                       if pdfs.calibrated else {})
 
     def write(temp: Path) -> None:
         with h5py.File(temp, "w") as handle:
@@ -39,33 +121,37 @@ def write_pdfs(path: str | Path, pdfs: PDFSet, chunk_rows: int = 65536) -> Path:
             handle.create_dataset("pdf", data=np.asarray(pdfs.pdf, np.float32),
                                   chunks=(n_rows, pdfs.grid.n_bins), compression="gzip",
                                   compression_opts=1, shuffle=True)
-            handle.attrs.update({**pdfs.grid.to_dict(), "temperature": pdfs.temperature,
-                                 "calibrated": pdfs.calibrated, "nncz_version": __version__})
+            handle.attrs.update(_attributes(pdfs.grid, pdfs.calibrated, calibration,
+                                            pdfs.native_n_bins))
 
     return atomic_write(path, write)
 
 
 def read_pdfs(path: str | Path) -> PDFSet:
-    """Read a file written by :func:`write_pdfs`."""
+    """Read a file written by :func:`write_pdfs` or :class:`PdfFileWriter`."""
     import h5py
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such PDF file")
-    with h5py.File(path, "r") as handle:
+    try:
+        handle = h5py.File(path, "r")
+    except OSError:
+        raise ValueError(f"{path}: not an HDF5 file, so not an nncz PDF file") from None
+    with handle:
         if "pdf" not in handle:
             raise ValueError(f"{path}: not an nncz PDF file (no 'pdf' dataset)")
         attrs = dict(handle.attrs)
-        return PDFSet(pdf=handle["pdf"][()], grid=RedshiftGrid.from_dict(attrs),
-                      temperature=float(attrs.get("temperature", 1.0)),
-                      calibrated=bool(attrs.get("calibrated", True)))
-
-
-def uncalibrate(pdfs: PDFSet) -> np.ndarray:
-    """The PDFs before temperature scaling: ``p ** T`` renormalised."""
-    if pdfs.temperature == 1.0:
-        return pdfs.pdf
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = np.power(np.asarray(pdfs.pdf, np.float64), pdfs.temperature)
-    total = raw.sum(axis=1, keepdims=True)
-    return np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
+        try:
+            grid = RedshiftGrid.from_dict(attrs)
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"{path}: the grid attributes are missing or invalid ({error})"
+                             ) from None
+        pdf = handle["pdf"][()]
+    if pdf.ndim != 2 or pdf.shape[1] != grid.n_bins:
+        raise ValueError(f"{path}: dataset 'pdf' has shape {pdf.shape}, the grid "
+                         f"{grid.n_bins} bins")
+    calibration = json.loads(attrs.get("calibration", "{}") or "{}")
+    return PDFSet(pdf=pdf, grid=grid, temperature=float(attrs.get("temperature", 1.0)),
+                  calibrated=bool(attrs.get("calibrated", True)), calibration=calibration,
+                  native_n_bins=int(attrs.get("native_n_bins", grid.n_bins)))

@@ -60,6 +60,7 @@ def train_model(
     point_fn: PointFn | None = None,
     checkpoint_dir: str | Path | None = None,
     verbose: bool = True,
+    fingerprint: str = "",
 ) -> list[dict]:
     """Train ``model`` in place and return the per-epoch history.
 
@@ -74,7 +75,10 @@ def train_model(
         with both, each epoch also logs validation sigma_NMAD and eta.
     checkpoint_dir : path, optional
         Where ``checkpoint.pt`` is written after every epoch; if one is there, training resumes
-        from it (same data and config assumed).
+        from it.
+    fingerprint : str
+        Identity of this run (data, features, settings), stored in the checkpoint; a checkpoint
+        with another fingerprint is refused rather than resumed.
     """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -86,7 +90,7 @@ def train_model(
     state = _TrainState(best_loss=float("inf"), best_weights=copy.deepcopy(model.state_dict()))
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
-        state = _resume(checkpoint, model, optimizer, scheduler, generator)
+        state = _resume(checkpoint, model, optimizer, scheduler, generator, fingerprint)
         log.info("resuming from %s at epoch %d", checkpoint, state.epoch)
 
     while state.epoch < config.max_epochs and state.stale < config.patience:
@@ -105,7 +109,8 @@ def train_model(
         state.update(record, model)
         _log_epoch(record, verbose)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, state, model, optimizer, scheduler, generator)
+            _save_checkpoint(checkpoint, state, model, optimizer, scheduler, generator,
+                             fingerprint)
 
     model.load_state_dict(state.best_weights)
     model.eval()
@@ -176,8 +181,9 @@ def _log_epoch(record: dict, verbose: bool) -> None:
         log.debug(line)
 
 
-def _save_checkpoint(path, state, model, optimizer, scheduler, generator) -> None:
+def _save_checkpoint(path, state, model, optimizer, scheduler, generator, fingerprint) -> None:
     payload = {
+        "fingerprint": fingerprint,
         "epoch": state.epoch, "stale": state.stale, "best_loss": state.best_loss,
         "history": state.history, "best_weights": state.best_weights,
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -188,9 +194,16 @@ def _save_checkpoint(path, state, model, optimizer, scheduler, generator) -> Non
     atomic_write(path, lambda temp: torch.save(payload, temp))
 
 
-def _resume(path, model, optimizer, scheduler, generator) -> _TrainState:
+def _resume(path, model, optimizer, scheduler, generator, fingerprint) -> _TrainState:
     # weights_only=True: a checkpoint holds tensors and plain values, never code.
-    payload = torch.load(path, weights_only=True)
+    try:
+        payload = torch.load(path, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - a pickle with code, a truncated file, ...
+        raise ValueError(f"checkpoint {path} cannot be read as plain tensors "
+                         f"({type(error).__name__}); delete it to start over") from None
+    if payload.get("fingerprint", "") != fingerprint:
+        raise ValueError(f"checkpoint {path} belongs to another run (other data, features or "
+                         "settings); delete it, or pass --restart, to start over")
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])

@@ -1,0 +1,235 @@
+"""The model bundle: a directory with ``model.safetensors`` (weights) and ``nncz_model.json``.
+
+No pickle anywhere: the JSON holds every setting, the scaler, the bad-value policy, the
+calibration and a SHA-256 of the weights file; the weights are plain tensors named
+``member{k}.<parameter>``. :func:`load_bundle` verifies everything before use and reports each
+violation as one line naming the file and the field.
+
+Format ``nncz-model-2`` (this version): ensembles and calibration objects. ``nncz-model-1``
+(one network, a temperature, weights without the ``member0.`` prefix) still loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nncz import __version__
+from nncz.calibrate import Calibration
+from nncz.cleaning import BadValuePolicy
+from nncz.grid import RedshiftGrid
+from nncz.io import atomic_write
+from nncz.model import ResidualMLP
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "nncz_model.json"
+FORMAT = "nncz-model-2"
+FORMATS = ("nncz-model-1", FORMAT)
+MAX_BINS = 100_000
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundle_dict(estimator: Any) -> dict:
+    """Everything but the weights, as plain JSON-able values."""
+    settings = {k: v for k, v in estimator.get_params().items()
+                if k not in ("grid", "bad_values", "verbose", "hidden", "dropout", "activation")}
+    return {
+        "format": FORMAT,
+        "nncz_version": __version__,
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "numpy": np.__version__},
+        "features": list(estimator.features_),
+        "target": estimator.target_,
+        "input_columns": estimator.policy_.feature_names(estimator.features_),
+        "grid": estimator.grid.to_dict(),
+        "architecture": {"hidden": [int(h) for h in estimator.hidden],
+                         "dropout": estimator.dropout, "activation": estimator.activation},
+        "n_members": len(estimator.members_),
+        "settings": settings,
+        "batch_size_used": int(estimator.batch_size_),
+        "scaler": {"mean": np.asarray(estimator.scaler_mean_, float).tolist(),
+                   "scale": np.asarray(estimator.scaler_scale_, float).tolist()},
+        "calibration": estimator.calibration_.to_dict(),
+        "temperature": estimator.temperature_,
+        "bad_values": estimator.policy_.to_dict(),
+        "metrics_validation": estimator.metrics_,
+        "history": estimator.history_,
+    }
+
+
+def save_bundle(estimator: Any, directory: str | Path) -> Path:
+    """Write the weights, then the JSON with the weights' checksum (each atomically)."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"{directory}: model output exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {f"member{k}.{name}": tensor.detach().contiguous()
+             for k, model in enumerate(estimator.members_)
+             for name, tensor in model.state_dict().items()}
+    weights = atomic_write(directory / WEIGHTS_FILE, lambda temp: save_file(state, str(temp)))
+    config = bundle_dict(estimator)
+    config["weights_sha256"] = _sha256(weights)
+    text = json.dumps(config, indent=2)
+    atomic_write(directory / CONFIG_FILE, lambda temp: temp.write_text(text))
+    return directory
+
+
+class _Fields:
+    """Reads fields of a bundle's JSON, turning every problem into one named error."""
+
+    def __init__(self, config: dict, path: Path) -> None:
+        self.config, self.path = config, path
+
+    def fail(self, field: str, problem: str) -> ValueError:
+        return ValueError(f"{self.path}: field '{field}': {problem}")
+
+    def get(self, field: str, default: Any = ...) -> Any:
+        if field not in self.config:
+            if default is ...:
+                raise self.fail(field, "missing")
+            return default
+        return self.config[field]
+
+    def vector(self, field: str, key: str, length: int, positive: bool = False) -> np.ndarray:
+        try:
+            values = np.asarray(self.get(field)[key], dtype=np.float64)
+        except (TypeError, KeyError, ValueError):
+            raise self.fail(f"{field}.{key}", "not a list of numbers") from None
+        if values.shape != (length,):
+            raise self.fail(f"{field}.{key}", f"has {values.size} values, the model "
+                            f"{length} inputs")
+        if not np.all(np.isfinite(values)) or (positive and not np.all(values > 0)):
+            raise self.fail(f"{field}.{key}", "values must be finite" +
+                            (" and > 0" if positive else ""))
+        return values.astype(np.float32)
+
+
+def _read_config(directory: Path) -> tuple[dict, Path]:
+    config_path = directory / CONFIG_FILE
+    if not directory.is_dir() or not config_path.exists():
+        raise FileNotFoundError(f"{directory}: not an nncz model directory (no {CONFIG_FILE})")
+    try:
+        config = json.loads(config_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{config_path}: not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path}: not a JSON object")
+    return config, config_path
+
+
+def load_bundle(cls: type, directory: str | Path) -> Any:
+    """Rebuild an estimator of class ``cls`` from a bundle, verifying every field first."""
+    directory = Path(directory)
+    config, config_path = _read_config(directory)
+    fields = _Fields(config, config_path)
+    if fields.get("format") not in FORMATS:
+        raise fields.fail("format", f"{config.get('format')!r} is not one of {FORMATS}")
+    grid = _grid(fields)
+    arch = fields.get("architecture")
+    try:
+        hidden = tuple(int(h) for h in arch["hidden"])
+        dropout, activation = float(arch["dropout"]), str(arch["activation"])
+    except (TypeError, KeyError, ValueError):
+        raise fields.fail("architecture", "needs hidden, dropout and activation") from None
+    features = fields.get("features")
+    inputs = fields.get("input_columns")
+    if (not isinstance(features, list) or not features or len(set(features)) != len(features)
+            or not isinstance(inputs, list) or inputs[: len(features)] != features):
+        raise fields.fail("features", "must be a non-empty list of distinct column names "
+                          "that starts input_columns")
+    settings = dict(fields.get("settings", {}))
+    if config["format"] == "nncz-model-1":
+        settings = _settings_v1(config)
+    estimator = cls(grid=grid, hidden=hidden, dropout=dropout, activation=activation,
+                    bad_values="fill", verbose=False, **settings)
+    estimator.features_, estimator.target_ = features, str(fields.get("target"))
+    try:
+        estimator.policy_ = BadValuePolicy.from_dict(fields.get("bad_values"))
+    except (TypeError, ValueError) as error:
+        raise fields.fail("bad_values", str(error)) from None
+    estimator.bad_values = estimator.policy_.mode
+    if estimator.policy_.feature_names(features) != inputs:
+        raise fields.fail("input_columns", "disagrees with features and bad_values")
+    estimator.scaler_mean_ = fields.vector("scaler", "mean", len(inputs))
+    estimator.scaler_scale_ = fields.vector("scaler", "scale", len(inputs), positive=True)
+    calibration = config.get("calibration")
+    if not isinstance(calibration, dict):  # format 1: a temperature only
+        calibration = {"method": config.get("calibration", "crps") or "crps",
+                       "temperature": fields.get("temperature")}
+    estimator.calibration_ = Calibration.from_dict(calibration, f"{config_path}: calibration")
+    estimator.batch_size_ = int(config.get("batch_size_used", settings.get("batch_size", 4096)
+                                           if settings.get("batch_size") != "auto" else 4096))
+    estimator.metrics_ = config.get("metrics_validation", {})
+    estimator.history_ = config.get("history", [])
+    estimator.members_ = _load_members(fields, directory, config, len(inputs), grid, hidden,
+                                       dropout, activation)
+    estimator._folded = None
+    return estimator
+
+
+def _grid(fields: _Fields) -> RedshiftGrid:
+    values = fields.get("grid")
+    try:
+        grid = RedshiftGrid.from_dict(values)
+    except (TypeError, KeyError, ValueError) as error:
+        raise fields.fail("grid", str(error)) from None
+    if grid.n_bins > MAX_BINS:
+        raise fields.fail("grid", f"n_bins {grid.n_bins} exceeds {MAX_BINS}")
+    return grid
+
+
+def _settings_v1(config: dict) -> dict:
+    training = dict(config.get("training", {}))
+    return {**training, "validation_fraction": config.get("validation_fraction", 0.1),
+            "calibration": config.get("calibration", "nll"),
+            "nll_weight": config.get("nll_weight", 0.0)}
+
+
+def _load_members(fields: _Fields, directory: Path, config: dict, n_inputs: int,
+                  grid: RedshiftGrid, hidden, dropout, activation) -> list[ResidualMLP]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    weights = directory / WEIGHTS_FILE
+    if not weights.exists():
+        raise FileNotFoundError(f"{directory}: no {WEIGHTS_FILE}")
+    expected = config.get("weights_sha256")
+    if expected is not None and _sha256(weights) != expected:
+        raise ValueError(f"{weights}: checksum differs from weights_sha256 in "
+                         f"{fields.path.name} (the weights were changed or belong to another "
+                         "model)")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ValueError(f"{weights}: not a readable safetensors file ({error})") from None
+    n_members = int(fields.get("n_members", 1))
+    members = []
+    for k in range(n_members):
+        prefix = f"member{k}." if config["format"] != "nncz-model-1" else ""
+        member_state = {name[len(prefix):]: tensor for name, tensor in state.items()
+                        if name.startswith(prefix)}
+        model = ResidualMLP(n_inputs, grid.n_bins, hidden, dropout, activation)
+        try:
+            model.load_state_dict(member_state)
+        except RuntimeError as error:
+            lines = str(error).strip().splitlines()
+            detail = lines[1].strip() if len(lines) > 1 else lines[0]
+            raise ValueError(f"{weights}: weights of member {k} do not fit the architecture in "
+                             f"{fields.path.name} ({detail})") from None
+        members.append(model.eval())
+    return members
