@@ -1,10 +1,10 @@
 """Checks of feature tables where they enter the command line: errors and suspect-data warnings.
 
-:func:`check_features` refuses what cannot work (a non-numeric feature column, a feature with no
-usable value in a training table) and warns, one line each, about what would give suspect
-results: the target among the features, a feature given twice, a constant feature, negative
-values in an error column. Bad values are those of :class:`nncz.cleaning.BadValuePolicy`
-(NaN, inf, the 99/-99/999 sentinels, ``|x| >= 90``).
+:func:`check_features` refuses what cannot work (a non-numeric feature column; in a training
+table a feature with no usable value, or the target among the features) and warns, one line
+each, about what would give suspect results: a feature given twice, a constant feature,
+negative values in an error column, an all-bad feature in a table to predict. Bad values are
+those of :class:`nncz.cleaning.BadValuePolicy` (NaN, inf, the 99/-99/999 sentinels, ``|x| >= 90``).
 """
 
 from __future__ import annotations
@@ -102,13 +102,15 @@ def check_features(table: pd.DataFrame, features: Sequence[str], target: str | N
     Raises
     ------
     ValueError
-        A non-numeric feature column, or (``training``) a feature with no usable value.
+        A non-numeric feature column, or (``training``) a feature with no usable value or the
+        target among the features.
     """
     messages = feature_warnings(table, features, source, target)
     if training and len(table):
-        fatal = [m for m in messages if "has no usable value" in m]
+        fatal = [m for m in messages if "has no usable value" in m or "the target" in m]
         if fatal:
-            raise ValueError(fatal[0].replace(": every row is flagged", ""))
+            raise ValueError(fatal[0].replace(": every row is flagged", "")
+                             .replace("the target", f"{source}: the target"))
     for message in messages:
         log.warning(message)
     return messages
