@@ -240,7 +240,7 @@ def _astropy_to_pandas(table) -> pd.DataFrame:
         if values.ndim > 1:  # FITS vectors (e.g. sweep DCHISQ[5]): one native-order column each
             if values.dtype.byteorder not in ("=", "|"):
                 values = values.astype(values.dtype.newbyteorder("="))
-            values = values.reshape(len(values), -1)
+            values = values.reshape(len(values), int(np.prod(values.shape[1:])))
             for k in range(values.shape[1]):
                 columns[f"{name}_{k}"] = values[:, k]
             continue

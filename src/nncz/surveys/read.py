@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nncz.surveys.layouts import Layout, LayoutError, canonical_names, detect_layout
@@ -108,7 +109,7 @@ def read_survey_file(path: str | Path, survey: str | None = None,
         Canonical columns wanted (those the file has are read); None: every column nncz
         knows for the survey, plus nothing else.
     """
-    from nncz.io import read_table
+    from nncz.io import read_table, table_format
 
     present = file_columns(path)
     layout = detect_layout(present, survey, str(path))
@@ -120,8 +121,39 @@ def read_survey_file(path: str | Path, survey: str | None = None,
         to_read = list(dict.fromkeys([*to_read, *(c for c in present if c.lower() in (
             "unwise_detid", "ra", "dec", "flux", "dflux", "flags_unwise", "flags_info",
             "primary"))]))
-    df = read_table(path, columns=to_read)
+    if table_format(path) == "fits":
+        df = _read_fits_columns(path, to_read)
+    else:
+        df = read_table(path, columns=to_read)
     return normalise(df, layout.survey, str(path), layout)
+
+
+def _read_fits_columns(path: str | Path, names: Sequence[str]) -> pd.DataFrame:
+    """Only ``names`` of the first FITS table (memory-mapped: a sweep's other ~100 columns
+    are never loaded); vector columns asked for as ``NAME_k`` are read and split."""
+    return next(_iter_fits_columns(path, names, None))
+
+
+def _iter_fits_columns(path: str | Path, names: Sequence[str], chunk_rows: int | None):
+    """Consecutive row chunks (all rows when ``chunk_rows`` is None) of ``names``."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    from nncz.io import _astropy_to_pandas
+
+    with fits.open(path, memmap=True) as hdul:
+        hdu = next(h for h in hdul[1:] if isinstance(h, fits.BinTableHDU | fits.TableHDU))
+        base_names = set(hdu.columns.names)
+        bases = list(dict.fromkeys(n if n in base_names else n.rsplit("_", 1)[0]
+                                   for n in names))
+        if hdu.data is None or not len(hdu.data):  # a zero-row file: typed empty columns
+            yield _astropy_to_pandas(Table.read(hdu))[list(names)]
+            return
+        step = chunk_rows or len(hdu.data)
+        for start in range(0, len(hdu.data), step):
+            rows = slice(start, start + step)
+            table = Table({b: np.array(hdu.data[b][rows]) for b in bases})
+            yield _astropy_to_pandas(table)[list(names)]
 
 
 def _unwise_band(path: Path) -> str:
@@ -242,7 +274,7 @@ def iter_survey_chunks(inputs: str | Path | Sequence[str | Path], survey: str,
     (e.g. a table of prebuilt features) is passed through unchanged; unWISE single-band
     files, which must be paired, are read whole and then cut.
     """
-    from nncz.io import iter_table_chunks
+    from nncz.io import iter_table_chunks, table_format
 
     key = CATALOG_SURVEYS.get(survey, survey)
     for path in expand_inputs(inputs):
@@ -264,6 +296,8 @@ def iter_survey_chunks(inputs: str | Path | Sequence[str | Path], survey: str,
                 need += list(sources)
         renames = canonical_names(present, layout, need)
         to_read = list(dict.fromkeys([*(c for c in present if c in need), *renames]))
-        for chunk in iter_table_chunks(path, chunk_rows, columns=to_read):
+        chunks = (_iter_fits_columns(path, to_read, chunk_rows) if table_format(path) == "fits"
+                  else iter_table_chunks(path, chunk_rows, columns=to_read))
+        for chunk in chunks:
             df = normalise(chunk, key, str(path), layout)[0]
             yield df if columns is None else df[[c for c in columns if c in df.columns]]
