@@ -259,3 +259,27 @@ def test_inspect_names_every_layout(tmp_path, ls_files):
     assert uses["feature set lsdr10_ps1i"]["with"] == ["ps1"]
     mean = {u["use"]: u for u in inspect_file(files["ps1_mean"])["uses"]}
     assert not mean["feature set ps1"]["ok"] and "gKronMag" in mean["feature set ps1"]["missing"]
+
+
+def test_unknown_layout_and_mixed_case_names(tmp_path):
+    from nncz.surveys.layouts import detect_layout
+
+    with pytest.raises(LayoutError) as err:
+        detect_layout(["FOO", "BAR"], "lsdr10", "x.fits")
+    msg = str(err.value)
+    assert "x.fits" in msg and "Legacy Surveys sweep" in msg and "brick_primary" in msg
+    mixed = ls_table().rename(columns={"flux_g": "Flux_G", "FRACIN_R".lower(): "FracIn_R"})
+    got, layout, _ = read_survey(mixed, "lsdr10")
+    assert layout.key == "ls_datalab" and {"flux_g", "fracin_r"} <= set(got.columns)
+
+
+def test_inspect_cli_exit_codes(tmp_path, ls_files, capsys):
+    from nncz.cli import main
+
+    assert main(["inspect", str(ls_files["tractor"])]) == 0
+    out = capsys.readouterr().out
+    assert "tractor" in out and "feature set lsdr10_noi: yes" in out
+    other = tmp_path / "other.parquet"
+    pd.DataFrame({"a": [1.0], "b": [2.0]}).to_parquet(other)
+    assert main(["inspect", "--json", str(other)]) == 1
+    assert '"survey": null' in capsys.readouterr().out
