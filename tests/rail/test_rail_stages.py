@@ -66,6 +66,16 @@ def test_stage_parameters_pass_rails_check():
     assert check_stage_params(NNCEstimator) is None
 
 
+def test_bad_settings_fail_when_the_stage_is_made():
+    with pytest.raises(ValueError, match="inform_bad: nondetect_policy must be one of"):
+        NNCInformer.make_stage(name="inform_bad", nondetect_policy="drop")
+    with pytest.raises(ValueError, match=r"mag_limits has no limit for band\(s\) \['mag_y_lsst'\]"):
+        NNCInformer.make_stage(name="inform_bad2", mag_limits={f"mag_{b}_lsst": 25.0
+                                                              for b in "ugriz"})
+    with pytest.raises(ValueError, match="feature_set 'mags\\+colors'"):
+        NNCInformer.make_stage(name="inform_bad3", feature_set="mags+colors")
+
+
 def test_rails_one_algo_helper():
     """RAIL's own plugin test: inform, estimate, re-read the model file, estimate again."""
     model = "nncz_one_algo.tar"
@@ -98,6 +108,23 @@ def test_dc2_output_is_a_hist_ensemble_on_rails_grid(informed):
     assert np.mean(np.abs(np.squeeze(ensemble.ancil["zmode"]) - peak) <= grid.width) > 0.99
     z_mean = np.squeeze(ensemble.ancil["zmean"])
     assert metrics.point_metrics(z_mean, truth["redshift"])["sigma_nmad"] < 0.15  # learned
+
+
+def test_indicator_policy_hands_nondetections_to_nncz(tmp_path):
+    informer = NNCInformer.make_stage(name="inform_indicator", model=str(tmp_path / "ind.tar"),
+                                      hdf5_groupname="photometry", nondetect_policy="indicator",
+                                      hidden_layers=[16], max_epochs=1, batch_size=256, threads=1)
+    informer.inform(TableHandle("training_data", path=str(TRAIN)))
+    model = informer.get_handle("model").data.estimator
+    policy = getattr(model, "policy_", None) or model.policy
+    # 714 u and 2 g non-detections (99) in the training file: filled and flagged
+    assert {"mag_u_lsst", "mag_u_lsst-mag_g_lsst", "mag_g_lsst"} <= set(
+        policy.indicator_features_)
+    ensemble = estimate(str(tmp_path / "ind.tar"), name="estimate_indicator")
+    assert np.isfinite(ensemble.objdata["pdfs"]).all()
+    flag = np.squeeze(ensemble.ancil["nncz_flag"])
+    u_missing = photometry(TEST)["mag_u_lsst"] == 99.0
+    assert u_missing.any() and np.all(flag[u_missing] & 2)  # nncz's "filled" bit
 
 
 def test_estimation_is_chunked_and_chunks_do_not_change_pdfs(informed, monkeypatch):

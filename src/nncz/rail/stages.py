@@ -154,6 +154,15 @@ class NNCInformer(CatInformer):
     config_options.update(**_informer_options())
     outputs = [("model", NNCModelHandle)]
 
+    def __init__(self, args: Any, **kwargs: Any) -> None:
+        """Build the stage and check its settings now, not after reading the training data."""
+        super().__init__(args, **kwargs)
+        try:
+            self.feature_spec()
+            core_keywords(self.config)
+        except ValueError as error:
+            raise ValueError(f"{self.instance_name}: {error}") from error
+
     def feature_spec(self) -> RailFeatureSpec:
         """The feature recipe this stage's config describes."""
         c = self.config
