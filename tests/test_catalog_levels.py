@@ -164,3 +164,29 @@ def test_config_yaml(tmp_path):
         load_config(tmp_path / "bad.yaml")
     with pytest.raises(ValueError, match="features must be"):
         CatalogConfig(models={1: "m"}, features="magic")
+
+
+def test_a_sentinel_in_a_level_feature_sends_the_source_to_the_next_level():
+    """The catalog asks each level model's own bad-value policy (issue 11): a W1 of 99 is not
+    NaN, yet the level-1 model would reject it, so the source falls to PS1 + unWISE."""
+    from nncz.catalog import ModelSet
+    from nncz.cleaning import BadValuePolicy
+
+    policy = BadValuePolicy(mode="fill")
+    models = fake_models()
+    for model in models.models.values():
+        model.bad_value_mask = lambda table, m=model: np.column_stack(
+            [policy.bad_mask(table[c].to_numpy(float), c) for c in m.features_])
+    models = ModelSet(models.models, models.paths)
+    ls, ps1, wise = hand_made_sky()
+    name = "l_both_surveys"
+    ls.loc[ls.case == name, "f_w1"] = 99.0
+    wise = pd.concat([wise, pd.DataFrame([{
+        "unwise_objid": "w_extra", "ra": float(ls.loc[ls.case == name, "ra"].iloc[0]),
+        "dec": 2.0, **{f: 17.0 for f in WISE_FEATURES}}])], ignore_index=True)
+    main = build_catalog(ls, ps1, wise, prebuilt_config(), models).main
+    row = row_of(main, name)
+    assert row.priority == 4 and abs(row.z_phot_mode - 0.8) < 0.03
+    # without the model's policy the sentinel looks finite and wins level 1
+    plain = build_catalog(ls, ps1, wise, prebuilt_config(), fake_models()).main
+    assert row_of(plain, name).priority == 1

@@ -310,13 +310,21 @@ class NNCEstimator(BaseEstimator):
         """The fitted temperature (1.0 when the calibration has none)."""
         return float(self.calibration_.temperature)
 
+    def bad_value_mask(self, table: pd.DataFrame, policy: BadValuePolicy | None = None
+                       ) -> np.ndarray:
+        """(N, n_features) bool: True where a feature value is bad under the model's policy."""
+        policy = policy or self.policy_
+        if not self.features_:
+            return np.zeros((len(table), 0), dtype=bool)
+        return np.column_stack([policy.bad_mask(table[c].to_numpy(np.float64), c)
+                                for c in self.features_])
+
     def valid_rows(self, table: pd.DataFrame, policy: BadValuePolicy | None = None) -> np.ndarray:
         """True where a row's features can be used: under ``drop`` none may be bad, under
         ``fill`` at least one must be good (the rest are filled and flagged)."""
         policy = policy or self.policy_
-        bad = np.column_stack([policy.bad_mask(table[c].to_numpy(np.float64), c)
-                               for c in self.features_]) if self.features_ else None
-        if bad is None:
+        bad = self.bad_value_mask(table, policy)
+        if not bad.shape[1]:
             return np.ones(len(table), dtype=bool)
         return ~bad.any(axis=1) if policy.mode == "drop" else ~bad.all(axis=1)
 

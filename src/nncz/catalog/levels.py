@@ -21,7 +21,7 @@ the model feature columns and only finiteness is checked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -138,14 +138,19 @@ def _surveys(sky: SkyChunk, level: int, rows: np.ndarray, cfg: CatalogConfig,
 
 
 def level_features(sky: SkyChunk, level: int, rows: np.ndarray, features: Sequence[str],
-                   cfg: CatalogConfig, cache: dict | None = None
+                   cfg: CatalogConfig, cache: dict | None = None,
+                   bad_mask: Callable[[pd.DataFrame], np.ndarray] | None = None
                    ) -> tuple[np.ndarray, pd.DataFrame]:
     """Features of ``level`` for the candidate sources ``rows``.
+
+    ``bad_mask`` is the level model's own bad-value test (``NNCEstimator.bad_value_mask``): a
+    source with any bad feature for this level's model (NaN, inf, a 99 sentinel, ...) is not
+    given this level and falls to the next one, whatever the model's fill policy.
 
     Returns
     -------
     valid_rows : numpy.ndarray of int64
-        The sources (subset of ``rows``, ascending) that pass the cuts with finite features.
+        The sources (subset of ``rows``, ascending) that pass the cuts with usable features.
     features : pandas.DataFrame
         Their feature columns, in the model's order, one row per valid source.
     """
@@ -161,12 +166,16 @@ def level_features(sky: SkyChunk, level: int, rows: np.ndarray, features: Sequen
             raise KeyError(f"level {level}: model features {missing} are not built by "
                            f"nncz.surveys for feature set {cfg.feature_sets[level]!r}")
         table = table[list(features)]
-    table = table[_finite_rows(table)].sort_index()
+    usable = _finite_rows(table)
+    if bad_mask is not None and len(table):
+        usable &= ~np.asarray(bad_mask(table)).any(axis=1)
+    table = table[usable].sort_index()
     return table.index.to_numpy(np.int64), table.reset_index(drop=True)
 
 
 def assign_levels(sky: SkyChunk, features_of: dict[int, Sequence[str]], cfg: CatalogConfig,
-                  use_cache: bool = True
+                  use_cache: bool = True,
+                  bad_mask_of: dict[int, Callable[[pd.DataFrame], np.ndarray]] | None = None
                   ) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, pd.DataFrame]]]:
     """Priority level of every source and the features each level's model will see.
 
@@ -179,6 +188,8 @@ def assign_levels(sky: SkyChunk, features_of: dict[int, Sequence[str]], cfg: Cat
     cfg : CatalogConfig
     use_cache : bool
         Run each survey's cuts once per chunk (False: once per level; same result).
+    bad_mask_of : dict[int, callable], optional
+        Each level model's bad-value test (see :func:`level_features`).
 
     Returns
     -------
@@ -192,7 +203,8 @@ def assign_levels(sky: SkyChunk, features_of: dict[int, Sequence[str]], cfg: Cat
     cache = {"priority": priority} if use_cache else None  # sees the levels as they fill
     for level in sorted(features_of):
         open_rows = np.flatnonzero((priority == 0) & candidates(sky, level, cfg))
-        rows, table = level_features(sky, level, open_rows, features_of[level], cfg, cache)
+        rows, table = level_features(sky, level, open_rows, features_of[level], cfg, cache,
+                                     (bad_mask_of or {}).get(level))
         priority[rows] = level
         per_level[level] = (rows, table)
     return priority, per_level

@@ -65,6 +65,12 @@ class ModelSet:
     def features_of(self) -> dict[int, list[str]]:
         return {lv: list(m.features_) for lv, m in self.models.items()}
 
+    @property
+    def bad_mask_of(self) -> dict[int, object]:
+        """Each level model's own bad-value test, where the model has one."""
+        return {lv: m.bad_value_mask for lv, m in self.models.items()
+                if hasattr(m, "bad_value_mask")}
+
     def provenance(self, cfg: CatalogConfig) -> dict[str, Any]:
         """Models, feature sets, temperatures, grids and versions, JSON-able."""
         import nncz
@@ -127,7 +133,8 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
         One row per source with priority > 0, in source order; ``pdf_u16`` (rows, pdf_bins).
     """
     start = time.perf_counter()
-    priority, per_level = assign_levels(sky, models.features_of, cfg)
+    priority, per_level = assign_levels(sky, models.features_of, cfg,
+                                        bad_mask_of=models.bad_mask_of)
     start = _tick(timings, "features", start)
     keep = np.flatnonzero(priority > 0)
     n_bins = cfg.pdf_bins
