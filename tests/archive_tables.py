@@ -62,6 +62,13 @@ def ls_tractor(ls: pd.DataFrame) -> Table:
     return Table(out)
 
 
+def ls_datalab_mags_only(ls: pd.DataFrame) -> pd.DataFrame:
+    """A Data Lab query selecting dered_mag_<b> and snr_<b> but no fluxes or transmissions."""
+    out = ls_datalab(ls, True)
+    drop = [c for c in out.columns if c.startswith(("flux_", "mw_transmission_", "mag_"))]
+    return out.drop(columns=drop)
+
+
 def ls_datalab(ls: pd.DataFrame, with_mags: bool) -> pd.DataFrame:
     """Data Lab ls_dr10.tractor query result (lower case, ls_id, brick_primary as 't'/'f'),
     with or without the derived mag_<b>/dered_mag_<b>/snr_<b> columns."""

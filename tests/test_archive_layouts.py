@@ -12,6 +12,7 @@ import pytest
 from archive_tables import (
     desi_zcat,
     ls_datalab,
+    ls_datalab_mags_only,
     ls_sweep,
     ls_tractor,
     ps1_casjobs,
@@ -59,10 +60,13 @@ def ls_files(tmp_path_factory):
     }
     ls_datalab(ls, True).to_csv(files["datalab_mags"], index=False)
     ls_datalab(ls, False).to_csv(files["datalab"], index=False)
+    files["datalab_dered_only"] = d / "datalab_dered_only.csv"
+    ls_datalab_mags_only(ls).to_csv(files["datalab_dered_only"], index=False)
     return files
 
 
-@pytest.mark.parametrize("layout", ["sweep", "tractor", "datalab_mags", "datalab"])
+@pytest.mark.parametrize("layout", ["sweep", "tractor", "datalab_mags", "datalab",
+                                    "datalab_dered_only"])
 def test_ls_layouts_give_the_mock_layout_dataset(ls_files, layout):
     ref, _ = build_dataset(spec_rows(), lsdr10=ls_table(), feature_set="lsdr10_noi")
     got, funnel = build_dataset(spec_rows(), lsdr10=ls_files[layout], feature_set="lsdr10_noi")

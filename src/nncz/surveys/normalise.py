@@ -102,8 +102,36 @@ def has_i_band(df: pd.DataFrame) -> bool:
     return bool(np.nan_to_num(ivar).max(initial=0.0) > 0)
 
 
+def _fluxes_from_mags(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Data Lab results with ``mag_<b>``/``dered_mag_<b>`` and ``snr_<b>`` but no fluxes.
+
+    flux = 10^(-0.4 (m - 22.5)) [nmgy], flux_ivar = (snr / flux)^2, transmission
+    10^(0.4 (dered_mag - mag)); with ``dered_mag_<b>`` alone, the dereddened flux and a
+    transmission of 1. The magnitudes, errors and S/N nncz computes from them are those of the
+    fluxes (a non-positive flux has no magnitude: NaN, failing the S/N cut as the flux would).
+    With ``mag_<b>`` alone, dust comes from ``ebv`` (or the stage asks for it).
+    """
+    new = {}
+    for b in LS_ALL_BANDS:
+        mag_col = f"mag_{b}" if f"mag_{b}" in df.columns else f"dered_mag_{b}"
+        if f"flux_{b}" in df.columns or mag_col not in df.columns or f"snr_{b}" not in df:
+            continue
+        mag = pd.to_numeric(df[mag_col], errors="coerce").to_numpy(dtype=float)
+        flux = 10.0 ** (-0.4 * (mag - 22.5))
+        snr = pd.to_numeric(df[f"snr_{b}"], errors="coerce").to_numpy(dtype=float)
+        new[f"flux_{b}"] = flux
+        new[f"flux_ivar_{b}"] = (snr / flux) ** 2
+        if f"mw_transmission_{b}" not in df.columns and f"dered_mag_{b}" in df.columns:
+            dered = pd.to_numeric(df[f"dered_mag_{b}"], errors="coerce").to_numpy(dtype=float)
+            new[f"mw_transmission_{b}"] = 10.0 ** (0.4 * (dered - mag))
+    return new
+
+
 def _complete_ls(df: pd.DataFrame, layout: Layout) -> pd.DataFrame:
-    new: dict[str, object] = {}
+    new: dict[str, object] = _fluxes_from_mags(df) if layout.key == "ls_datalab" else {}
+    if new:
+        df = pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1)
+        new = {}
     if layout.key == "ls_sweep" and "brick_primary" not in df.columns:
         new["brick_primary"] = np.ones(len(df), dtype=bool)
     if "flux_i" not in df.columns and "flux_g" in df.columns:  # DR8/DR9: no i at all
