@@ -23,22 +23,21 @@ from pathlib import Path
 import numpy as np
 import torch
 from peer_data import load_dc2, nncz_features
-from peer_nncz import (
-    PIT_KNOTS,
-    average_pdf,
-    build_estimator,
-    fit_crps_temperature,
-    split_validation,
-)
+from peer_nncz import build_estimator, split_validation
 
 from nncz import metrics
-from nncz.calibrate import apply_pit_map, fit_pit_map
+from nncz.calibrate import Calibration, apply_temperature
 from nncz.grid import RedshiftGrid
 from nncz.pdf import pdf_products
 
 RAIL_VENV = Path(__file__).resolve().parent / ".venv-rail"
 SELECTION_FRACTION = 0.2
 SELECTION_SEED = 12345
+
+
+def average_pdf(logits: list[np.ndarray]) -> np.ndarray:
+    """Mean of the members' softmax PDFs (the estimator's raw ensemble PDF)."""
+    return np.mean([apply_temperature(member, 1.0) for member in logits], axis=0)
 
 
 def selection_split(table, seed: int = SELECTION_SEED):
@@ -115,19 +114,12 @@ def score(args: argparse.Namespace) -> None:
         val_logits = [m["val"] for m in members]
         z_sel, z_val = members[0]["z_sel"], members[0]["z_val"]
 
-        class _Grid:  # fit_crps_temperature only needs ds.grid
-            pass
-
-        holder = _Grid()
-        holder.grid = grid
-        t_crps = fit_crps_temperature(val_logits, holder, z_val)
-        pit_map = fit_pit_map(
-            metrics.pit(average_pdf(val_logits, [1.0] * len(files)), grid, z_val), PIT_KNOTS
-        )
-        for label, temperature in (("T=1", 1.0), (f"T={t_crps:.2f}", t_crps), ("pit", 1.0)):
-            pdf = average_pdf(sel_logits, [temperature] * len(files))
-            if label == "pit":
-                pdf = apply_pit_map(pdf, pit_map)
+        raw_val, raw_sel = average_pdf(val_logits), average_pdf(sel_logits)
+        crps_fit = Calibration("crps").fit(raw_val, z_val, grid)
+        pit_fit = Calibration("pit").fit(raw_val, z_val, grid)
+        for label, calibration in (("T=1", None), (f"T={crps_fit.temperature:.2f}", crps_fit),
+                                   ("pit", pit_fit)):
+            pdf = raw_sel if calibration is None else calibration.apply(raw_sel)
             products = pdf_products(pdf, grid)
             row = {"config": name, "n": len(files), "T": label}
             for point in ("mean", "mode"):

@@ -156,7 +156,8 @@ def run_train(args: argparse.Namespace) -> int:
           f"{estimator.batch_size_}, calibration {estimator.calibration_.method} "
           f"(T = {estimator.temperature_:.3f}); validation sigma_NMAD "
           f"{metrics['sigma_nmad']:.4f}, eta {metrics['eta']:.2f}%, CRPS "
-          f"{metrics.get('crps', float('nan')):.4f}, PIT KS {metrics.get('pit_ks', float('nan')):.4f}")
+          f"{metrics.get('crps', float('nan')):.4f}, "
+          f"PIT KS {metrics.get('pit_ks', float('nan')):.4f}")
     return 0
 
 
