@@ -3,7 +3,7 @@ import pytest
 
 from nncz.calibrate import apply_temperature
 from nncz.grid import RedshiftGrid
-from nncz.pdfio import PDFSet, PdfFileWriter, read_pdfs, write_pdfs
+from nncz.pdfio import PdfFileWriter, PDFSet, read_pdfs, write_pdfs
 
 
 def test_round_trip_keeps_pdfs_and_the_calibration_record(tmp_path):
