@@ -211,7 +211,8 @@ def test_rail_stages_equal_nncz_train_and_predict(tmp_path):
     informer = NNCInformer.make_stage(name="inform_equiv", model=str(tmp_path / "rail.tar"),
                                       hdf5_groupname="photometry", **settings)
     informer.inform(TableHandle("training_data", path=str(TRAIN)))
-    rail_pdf, grid = qpio.from_qp(estimate(str(tmp_path / "rail.tar"), name="estimate_equiv"))
+    rail_output = estimate(str(tmp_path / "rail.tar"), name="estimate_equiv")
+    rail_pdf, grid = qpio.from_qp(rail_output)
 
     train = rail_features(photometry(TRAIN))
     train["redshift"] = photometry(TRAIN)["redshift"]
@@ -242,6 +243,10 @@ def test_rail_stages_equal_nncz_train_and_predict(tmp_path):
     assert cli_pdf.shape == rail_pdf.shape == (len(test), grid.n_bins)
     np.testing.assert_allclose(rail_pdf, cli_pdf / cli_pdf.sum(axis=1, keepdims=True),
                                rtol=1e-5, atol=1e-7)
+    products = pd.read_parquet(tmp_path / "cli.parquet")
+    for rail_name, cli_name in (("zmode", "z_phot_mode"), ("zmean", "z_phot_mean")):
+        np.testing.assert_allclose(np.squeeze(rail_output.ancil[rail_name]),
+                                   products[cli_name], rtol=1e-6)
 
     # and the RAIL estimator reads the CLI's model directory as it is
     stage = NNCEstimator.make_stage(name="estimate_cli_model", model=str(tmp_path / "cli_model"),
