@@ -261,3 +261,55 @@ def test_catalog_one_row_input(ws, tmp_path):
     result = cli(*catalog_args(dict(ws, sky=sky), tmp_path / "cat"))
     assert result.code == 0, result.err
     assert len(pd.read_parquet(tmp_path / "cat" / "catalog.parquet")) <= 1
+
+
+def test_mock_of_one_galaxy(tmp_path):
+    result = cli("mock", tmp_path / "m", "--n-galaxies", "1", "--formats", "parquet",
+                 "--no-progress")
+    assert result.code == 0, result.err
+    assert (tmp_path / "m" / "truth.parquet").exists()
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+def test_spec_zero_and_one_row_inputs(ws, tmp_path, rows):
+    sdss = tmp_path / "sdss.parquet"
+    pd.read_parquet(ws["mock"] / "sdss_specobj.parquet").iloc[:rows].to_parquet(sdss)
+    result = cli("spec", "--sdss", sdss, "-o", tmp_path / "s.parquet")
+    assert result.code == 0, result.err
+    assert len(read_table(tmp_path / "s.parquet")) <= rows
+
+
+def test_dataset_zero_row_spec(ws, tmp_path):
+    spec = tmp_path / "spec.parquet"
+    read_table(ws["spec"]).iloc[:0].to_parquet(spec)
+    result = cli("dataset", "--input-dir", ws["mock"], "--spec", spec, "-f", "ps1", "-o",
+                 tmp_path / "ds")
+    assert result.code == 0, result.err
+    assert len(read_table(tmp_path / "ds" / "ps1.parquet")) == 0
+
+
+@pytest.mark.parametrize("name", ["nope.parquet", "garbage.parquet", "image.fits"])
+def test_inspect_bad_file(ws, name):
+    result = cli("inspect", ws["root"] / name)
+    if result.code == 2 and "invalid choice" in result.err:
+        pytest.skip("no `nncz inspect` in this tree")
+    assert_error(result, 3, "inspect", name)
+
+
+def test_nz_output_is_the_predictions_file(ws, tmp_path):
+    pred = tmp_path / "pred.parquet"
+    shutil.copy(ws["pred"], pred)
+    before = snapshot(pred)
+    result = cli("nz", pred, "--pdf", ws["pdf"], "--bins", "0.2,0.6,1.0", "--output", pred)
+    if result.code == 2 and "invalid choice" in result.err:
+        pytest.skip("no `nncz nz` in this tree")
+    assert_error(result, 4, "nz", "pred.parquet")
+    assert snapshot(pred) == before
+
+
+def test_nz_missing_pdf_file(ws, tmp_path):
+    result = cli("nz", ws["pred"], "--pdf", tmp_path / "none.h5", "--bins", "0.2,0.6,1.0",
+                 "--output", tmp_path / "nz")
+    if result.code == 2 and "invalid choice" in result.err:
+        pytest.skip("no `nncz nz` in this tree")
+    assert_error(result, 3, "nz", "none.h5")
