@@ -1,8 +1,11 @@
 """The `nncz` command line: inform (train) -> estimate (predict) -> evaluate, plus the data verbs.
 
 Every verb is a thin layer over the Python API: parse, call, report. Options can also come from a
-YAML file (``--config FILE``; keys are the long option names with ``-`` or ``_``); flags given on
-the command line win over the file.
+YAML file (``--config FILE``; keys are the long option names with ``-`` or ``_``, validated like
+the flags; unknown keys are refused); flags given on the command line win over the file.
+
+Every expected failure is one line on stderr, ``nncz VERB: error: ...``, with the exit status of
+:data:`EXIT_CODES`; ``--debug`` adds the traceback (docs/ROBUSTNESS.md).
 """
 
 from __future__ import annotations
@@ -126,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nncz",
         description="Calibrated photometric-redshift PDFs by neural-network classification. "
         "Verbs follow the photo-z life cycle: train (inform) -> predict (estimate) -> evaluate.",
+        epilog="Exit status: 0 success, 1 internal error, 2 usage, 3 input data, 4 output "
+        "(refused, permission, disk full), 5 model bundle or checkpoint, 130 interrupted. "
+        "Errors are one line; --debug shows the traceback.",
     )
     parser.add_argument("--config", help="YAML file of option values (flags override it)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or logs")
