@@ -317,9 +317,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--spec", help="spectroscopic sample from `nncz spec` (default: build it "
                    "from --input-dir's sdss_specobj / desi_dr1_zcat with default cuts)")
     p.add_argument("--input-dir", help="directory of SCHEMAS.md files (e.g. `nncz mock` output)")
-    p.add_argument("--lsdr10", help="ls_dr10 table")
-    p.add_argument("--ps1", help="ps1_dr2 table")
-    p.add_argument("--unwise", help="unwise table")
+    p.add_argument("--lsdr10", help="Legacy Surveys table: a file, directory or quoted glob in "
+                   "any layout of docs/SCHEMAS.md (sweeps, tractor, Data Lab)")
+    p.add_argument("--ps1", help="PS1 DR2 table (CasJobs/MAST stack, StackObjectAttributes)")
+    p.add_argument("--unwise", help="unWISE table(s): Data Lab, band-merged or W1+W2 files")
     p.add_argument("--truth", help="mock truth table (adds log_mstar)")
     p.add_argument("-f", "--feature-set", action="append", dest="feature_sets",
                    help="feature set name (repeatable; 'all' = the five built-ins)")

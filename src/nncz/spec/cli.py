@@ -33,8 +33,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         description="Reliable galaxy redshifts from SDSS specObj (Noqso outputs for BOSS/eBOSS) "
         "and DESI DR1 (BGS/LRG/ELG), merged within 1 arcsec; prints the funnel of every cut.")
     p.add_argument("-o", "--output", required=True, help="output table (.parquet/.fits/...)")
-    p.add_argument("--sdss", help="SDSS specObj table")
-    p.add_argument("--desi", help="DESI DR1 redshift catalogue")
+    p.add_argument("--sdss", help="SDSS specObj table (specObj-dr19.fits or a CAS query)")
+    p.add_argument("--desi", help="DESI DR1 redshift catalogue (zall-pix or zpix file)")
     p.add_argument("--input-dir", help="directory holding sdss_specobj.* and desi_dr1_zcat.* "
                    "(e.g. the output of `nncz mock`)")
     p.add_argument("--deltachi2-min", type=nonnegative_float, default=25.0,
