@@ -77,8 +77,8 @@ def snapshot(*paths: str | Path) -> dict[str, str]:
 
 
 def leftovers(folder: str | Path) -> list[str]:
-    """Temporary files an interrupted write would leave (``.NAME.*.tmp``)."""
-    return [p.name for p in Path(folder).rglob(".*.tmp")]
+    """Temporary files an interrupted write would leave (``.NAME.*.tmp`` / ``.partial``)."""
+    return [p.name for pattern in (".*.tmp", ".*.partial") for p in Path(folder).rglob(pattern)]
 
 
 def tiny_catalog(n: int, seed: int = 0) -> pd.DataFrame:

@@ -80,7 +80,8 @@ def _interrupt(*args, **kwargs):
     raise KeyboardInterrupt
 
 
-def test_ctrl_c_during_predict_leaves_no_output(ws, tmp_path, monkeypatch):
+@pytest.mark.parametrize("verb", ["predict_parquet", "predict_pdf"])
+def test_ctrl_c_during_predict_leaves_no_output(ws, tmp_path, monkeypatch, verb):
     from nncz.estimator import NNCEstimator
 
     calls = {"n": 0}
@@ -93,9 +94,10 @@ def test_ctrl_c_during_predict_leaves_no_output(ws, tmp_path, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(NNCEstimator, "predict", predict_then_interrupt)
-    result = cli(*_verb("predict_parquet", ws, tmp_path))
+    result = cli(*_verb(verb, ws, tmp_path), "--chunk-rows", "50")
     assert result.code == 130 and "interrupted" in result.err and "Traceback" not in result.err
-    assert not (tmp_path / "p.parquet").exists() and not leftovers(tmp_path)
+    assert calls["n"] == 3  # really interrupted mid-stream
+    assert not list(tmp_path.iterdir())  # no output, no temporary file
 
 
 def test_ctrl_c_during_train_leaves_no_model(ws, tmp_path, monkeypatch):
