@@ -16,61 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-FITS_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz", ".fts")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
-HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
-
-
-class TableFormatError(ValueError):
-    """The file is not a table nncz can read."""
-
-
-class ColumnError(KeyError):
-    """A required column is missing; the message names the file and lists what exists."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else ""
-
-
-class OutputError(ValueError):
-    """An output path is refused (it is an input, another output, or exists; exit status 4)."""
-
-
-class UsageError(ValueError):
-    """Options that do not fit together, or a bad config file (exit status 2)."""
-
-
-class ModelFileError(ValueError):
-    """A model bundle or checkpoint that fails verification (exit status 5)."""
-
-
-def table_format(path: str | Path) -> str:
-    """'fits', 'parquet', 'csv' or 'hdf5' from the file name's extension."""
-    name = str(path).lower().split(":")[0] if _has_group(path) else str(path).lower()
-    for fmt, suffixes in (
-        ("fits", FITS_SUFFIXES),
-        ("parquet", PARQUET_SUFFIXES),
-        ("csv", CSV_SUFFIXES),
-        ("hdf5", HDF5_SUFFIXES),
-    ):
-        if name.endswith(suffixes):
-            return fmt
-    raise TableFormatError(
-        f"{path}: unknown table format; use one of .parquet, .fits, .csv, .h5 (or .hdf5)"
-    )
-
-
-def _has_group(path: str | Path) -> bool:
-    text = str(path)
-    return ":" in text and any(f"{s}:" in text.lower() for s in HDF5_SUFFIXES)
-
-
-def _split_group(path: str | Path) -> tuple[Path, str | None]:
-    if _has_group(path):
-        file_part, group = str(path).rsplit(":", 1)
-        return Path(file_part), group
-    return Path(path), None
+from nncz.paths import (  # noqa: F401 - re-exported: nncz.io is the public home
+    CSV_SUFFIXES,
+    FITS_SUFFIXES,
+    HDF5_SUFFIXES,
+    PARQUET_SUFFIXES,
+    ColumnError,
+    ModelFileError,
+    OutputError,
+    TableFormatError,
+    UsageError,
+    check_outputs,
+    split_group,
+    table_format,
+)
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> None:
@@ -82,82 +41,10 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> No
         )
 
 
-def _file_key(path: str | Path) -> tuple[Path, tuple[int, int] | None]:
-    """Resolved file part of ``path`` (``file.h5:group`` -> ``file.h5``) and its inode."""
-    file_path = _split_group(path)[0].expanduser().resolve()
-    try:
-        stat = file_path.stat()
-        return file_path, (stat.st_dev, stat.st_ino)
-    except OSError:
-        return file_path, None
-
-
-def _same(a: tuple[Path, tuple | None], b: tuple[Path, tuple | None]) -> bool:
-    return a[0] == b[0] or (a[1] is not None and a[1] == b[1])
-
-
-def check_outputs(inputs: Sequence[str | Path | None], outputs: Sequence[str | Path | None],
-                  overwrite: bool = False, output_dirs: Sequence[str | Path | None] = ()
-                  ) -> None:
-    """Refuse outputs that would destroy an input, each other, or an earlier result.
-
-    Parameters
-    ----------
-    inputs : sequence of path or None
-        Files (or directories) the run reads; ``None`` entries are skipped.
-    outputs : sequence of path or None
-        Files the run will write (``file.h5:group`` counts as ``file.h5``).
-    overwrite : bool
-        Allow replacing an existing output file (``--overwrite``).
-    output_dirs : sequence of path or None
-        Directories the run writes into: they must not be an input or an existing file.
-
-    Raises
-    ------
-    OutputError
-        One line naming the output and why (an input, given twice, a directory, exists).
-    """
-    ins = [(_file_key(p), str(p)) for p in inputs if p is not None]
-    seen: list[tuple[tuple, str]] = []
-    for path in [p for p in outputs if p is not None]:
-        key = _file_key(path)
-        for other, name in ins:
-            if _same(key, other):
-                raise OutputError(f"output {path} is the input {name}; write to another file "
-                                  "(an input is never overwritten)")
-        for other, name in seen:
-            if _same(key, other):
-                raise OutputError(f"output {path} is also given as output {name}; give each "
-                                  "output its own file")
-        seen.append((key, str(path)))
-        _check_writable_parent(key[0], str(path))
-        if key[0].is_dir():
-            raise OutputError(f"output {path} is a directory; give a file name")
-        if key[0].exists() and not overwrite:
-            raise OutputError(f"output {path} exists; pass --overwrite to replace it")
-    for directory in [d for d in output_dirs if d is not None]:
-        key = _file_key(directory)
-        for other, name in ins:
-            if _same(key, other):
-                raise OutputError(f"output directory {directory} is the input {name}")
-        if key[0].exists() and not key[0].is_dir():
-            raise OutputError(f"output directory {directory} is a file, not a directory")
-        _check_writable_parent(key[0], str(directory))
-
-
-def _check_writable_parent(path: Path, name: str) -> None:
-    """The nearest existing ancestor of ``path`` must be a directory."""
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise OutputError(f"output {name}: {parent} is a file, not a directory")
-            return
-
-
 def list_columns(path: str | Path) -> list[str]:
     """Column names of a table file without reading its rows (where the format allows)."""
     fmt = table_format(path)
-    file_path, _ = _split_group(path)
+    file_path, _ = split_group(path)
     _check_exists(file_path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -183,7 +70,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
     ``file.h5:group`` selects the group.
     """
     fmt = table_format(path)
-    file_path, group = _split_group(path)
+    file_path, group = split_group(path)
     _check_exists(file_path)
     try:
         if fmt == "parquet" and columns is not None:
@@ -320,7 +207,7 @@ def _iter_chunks(path: str | Path, chunk_rows: int, columns: Sequence[str] | Non
     if int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     fmt = table_format(path)
-    file_path, group = _split_group(path)
+    file_path, group = split_group(path)
     _check_exists(file_path)
     if columns is not None:
         require_columns(pd.DataFrame(columns=list_columns(path)), columns, str(path))
@@ -388,7 +275,7 @@ def write_table(df: pd.DataFrame, path: str | Path, meta: dict | None = None) ->
     """Write ``df`` to ``path`` (format from the extension) atomically, with metadata."""
     fmt = table_format(path)
     meta = meta or {}
-    file_path, group = _split_group(path)
+    file_path, group = split_group(path)
 
     def write(temp: Path) -> None:
         if fmt == "parquet":
@@ -456,7 +343,7 @@ def _write_hdf5(df: pd.DataFrame, path: Path, group: str, meta: dict) -> None:
 def read_metadata(path: str | Path) -> dict:
     """The nncz metadata written with :func:`write_table` (Parquet and HDF5)."""
     fmt = table_format(path)
-    file_path, group = _split_group(path)
+    file_path, group = split_group(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
