@@ -164,29 +164,45 @@ def model_input_chunks(inputs: Inputs, survey: str, features: Sequence[str],
 
     Each chunk holds the ``keep`` columns (any case, canonical or as in the file), the
     model's ``features`` (NaN where a cut failed) and ``nncz_cut`` (the first failed cut, '').
-    Files are read whole, one at a time (the archives' sweep files are a few GB at most),
-    then cut into ``chunk_rows`` pieces: every input row appears once, in input order.
-    ``options`` go to :func:`prepare_for_model`.
+    Files are streamed (:func:`nncz.surveys.read.iter_survey_chunks`: only the needed
+    columns, ``chunk_rows`` at a time), so memory does not grow with the file; every input
+    row appears once, in input order. ``options`` go to :func:`prepare_for_model`.
     """
-    from nncz.surveys.read import expand_inputs
+    from nncz.surveys.layouts import detect_layout
+    from nncz.surveys.read import expand_inputs, file_columns, iter_survey_chunks
 
     key = _survey_key(survey)
-    paths = [inputs] if isinstance(inputs, pd.DataFrame) else expand_inputs(inputs)
+    if isinstance(inputs, pd.DataFrame):
+        table, layout, src = read_survey(inputs, key, what="input table")
+        parts = (table.iloc[i:i + chunk_rows] for i in range(0, len(table), chunk_rows))
+        yield from _model_chunks(parts, layout, src, key, survey, features, keep, options)
+        return
     extra = [options["ebv_column"]] if options.get("ebv_column") else []
-    for item in paths:
-        table, layout, src = read_survey(item, key, [*canonical_columns(key), *keep, *extra],
-                                         what="input table")
-        require_layout(table, layout, _required(key, extra), src,
-                       f"a model with features {list(features)}")
-        lower = {str(c).lower(): c for c in table.columns}
-        missing = [k for k in keep if k not in table.columns and k.lower() not in lower]
-        if missing:
-            raise LayoutError(f"{src}: --keep column(s) {missing} not in this table")
-        cols = [k if k in table.columns else lower[k.lower()] for k in keep]
-        for start in range(0, len(table), chunk_rows):
-            part = table.iloc[start:start + chunk_rows].reset_index(drop=True)
-            feats, cut = prepare_for_model(part, survey, features, source=src, **options)
-            yield pd.concat([part[cols].set_axis(list(keep), axis=1), feats, cut], axis=1)
+    for path in expand_inputs(inputs):
+        layout = detect_layout(file_columns(path), key, str(path))
+        wanted = list(dict.fromkeys([*canonical_columns(key), *keep, *extra]))
+        chunks = iter_survey_chunks(path, key, chunk_rows, wanted)
+        yield from _model_chunks(chunks, layout, str(path), key, survey, features, keep,
+                                 options)
+
+
+def _model_chunks(chunks, layout, src: str, key: str, survey: str, features: Sequence[str],
+                  keep: Sequence[str], options: dict) -> Iterator[pd.DataFrame]:
+    """Prepared chunks of one normalised input; columns are checked on its first chunk."""
+    extra = [options["ebv_column"]] if options.get("ebv_column") else []
+    cols = None
+    for part in chunks:
+        if cols is None:
+            require_layout(part, layout, _required(key, extra), src,
+                           f"a model with features {list(features)}")
+            lower = {str(c).lower(): c for c in part.columns}
+            missing = [k for k in keep if k not in part.columns and k.lower() not in lower]
+            if missing:
+                raise LayoutError(f"{src}: --keep column(s) {missing} not in this table")
+            cols = [k if k in part.columns else lower[k.lower()] for k in keep]
+        part = part.reset_index(drop=True)
+        feats, cut = prepare_for_model(part, survey, features, source=src, **options)
+        yield pd.concat([part[cols].set_axis(list(keep), axis=1), feats, cut], axis=1)
 
 
 def apply_cut_flags(products: pd.DataFrame, chunk: pd.DataFrame) -> pd.DataFrame:

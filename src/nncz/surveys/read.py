@@ -300,4 +300,5 @@ def iter_survey_chunks(inputs: str | Path | Sequence[str | Path], survey: str,
                   else iter_table_chunks(path, chunk_rows, columns=to_read))
         for chunk in chunks:
             df = normalise(chunk, key, str(path), layout)[0]
-            yield df if columns is None else df[[c for c in columns if c in df.columns]]
+            yield df if columns is None else df[list(dict.fromkeys(
+                c for c in columns if c in df.columns))]
