@@ -137,6 +137,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.validation:
         validation = _select(read_table(args.validation), args.where, args.validation)
         require_columns(validation, [*features, args.target], args.validation)
+        if len(validation) < 2:
+            raise ValueError(f"--validation {args.validation}: {len(validation)} row(s); "
+                             "validation needs at least 2")
     estimator = NNCEstimator(
         grid=RedshiftGrid(args.zmin, args.zmax, args.nbins),
         hidden=tuple(int(h) for h in _csv(args.hidden)), dropout=args.dropout, lr=args.lr,
@@ -312,7 +315,7 @@ def _check_keep(args: argparse.Namespace, estimator) -> list[str]:
     """--keep columns; none may collide with a product column of the output."""
     from nncz.pdf import PRODUCT_COLUMNS
 
-    keep = _csv(args.keep)
+    keep = list(dict.fromkeys(_csv(args.keep)))  # a column asked for twice is kept once
     clash = sorted(set(keep) & {*PRODUCT_COLUMNS, "nncz_flag"})
     if clash:
         raise UsageError(f"--keep {clash} would collide with the product column(s) of the "

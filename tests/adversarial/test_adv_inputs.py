@@ -313,3 +313,24 @@ def test_nz_missing_pdf_file(ws, tmp_path):
     if result.code == 2 and "invalid choice" in result.err:
         pytest.skip("no `nncz nz` in this tree")
     assert_error(result, 3, "nz", "none.h5")
+
+
+@pytest.mark.parametrize("rows", ["empty", "one"])
+def test_train_validation_table_too_small(ws, tmp_path, rows):
+    result = cli("train", ws["root"] / "train.parquet", "--features", ",".join(FEATURES),
+                 "--validation", ws["root"] / f"{rows}.parquet", "--output", tmp_path / "m",
+                 *TRAIN_OPTIONS)
+    assert_error(result, 3, "train", "--validation", f"{rows}.parquet")
+
+
+def test_train_where_selects_nothing(ws, tmp_path):
+    result = cli("train", ws["root"] / "train.parquet", "--features", ",".join(FEATURES),
+                 "--where", "z_spec > 5", "--output", tmp_path / "m", *TRAIN_OPTIONS)
+    assert_error(result, 3, "train", "--where", "train.parquet")
+
+
+def test_predict_keep_column_twice_is_kept_once(ws, tmp_path):
+    result = cli("predict", ws["model"], ws["root"] / "train.parquet", "--output",
+                 tmp_path / "p.parquet", "--keep", "z_spec,z_spec")
+    assert result.code == 0, result.err
+    assert list(read_table(tmp_path / "p.parquet").columns).count("z_spec") == 1
