@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from nncz.argtypes import positive_int
-from nncz.io import UsageError, check_outputs
+from nncz.io import OutputError, UsageError, check_outputs
 
 __all__ = ["add_cli"]
 
@@ -75,6 +75,9 @@ def _run(args: argparse.Namespace) -> int:
     else:
         from nncz.catalog.lsdb_path import open_hats, run_catalog_lsdb
 
+        if (args.out_dir / "manifest.json").exists() and not args.overwrite:
+            raise OutputError(f"{args.out_dir} holds a finished catalog; the lsdb engine does "
+                              "not resume: pass --overwrite to replace it")
         cats = [open_hats(p) for p in (args.ls, args.ps1, args.unwise)]
         report = run_catalog_lsdb(*cats, cfg, args.out_dir, models, scheduler=args.scheduler,
                                   n_workers=args.workers, formats=tuple(args.formats),
