@@ -131,15 +131,20 @@ def _usable_rows(estimator: Any, table: pd.DataFrame, features: list[str], n_wan
                  seed: int) -> np.ndarray:
     """Up to ~2 n_wanted random rows (N, n_features) the estimator gives a finite z for.
 
-    The estimator's own bad-value policy decides (e.g. NNC's sentinels), via ``predict``.
+    The estimator's own bad-value policy decides (e.g. NNC's sentinels), via ``predict``: a
+    row without a prediction, or one whose bad values NNC filled (``nncz_flag != 0``), is not
+    explained.
     """
     x_all = table[features].to_numpy(dtype=np.float64)
     order = np.random.default_rng(seed).permutation(len(x_all))
     candidates = x_all[order[: 2 * n_wanted]]
     candidates = candidates[np.isfinite(candidates).all(axis=1)]
     if len(candidates):
-        z = estimator.predict(pd.DataFrame(candidates, columns=features))["z_phot_mean"]
-        candidates = candidates[np.isfinite(z.to_numpy(dtype=np.float64))]
+        predicted = estimator.predict(pd.DataFrame(candidates, columns=features))
+        usable = np.isfinite(predicted["z_phot_mean"].to_numpy(dtype=np.float64))
+        if "nncz_flag" in predicted:
+            usable &= predicted["nncz_flag"].to_numpy() == 0
+        candidates = candidates[usable]
     if len(candidates) < 2:
         raise ValueError("fewer than 2 rows the estimator can predict (finite, valid features)")
     if len(candidates) < n_wanted:
