@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+PRECISIONS = ("fp32", "bf16", "int8")  # of inference: see inference_copy
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "gelu": nn.GELU,
@@ -116,6 +119,9 @@ class FoldedMLP(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, n_outputs) float32 of ``x`` (N, n_features); a copy converted with
+        ``.to(torch.bfloat16)`` computes in bf16 and still returns float32."""
+        x = x.to(self.head_weight.dtype)
         for weight, bias, width, identity, activation in zip(
             self.weights, self.biases, self.widths, self.identity_skip, self.activations,
             strict=True,
@@ -123,7 +129,63 @@ class FoldedMLP(nn.Module):
             stacked = torch.addmm(bias, x, weight)
             hidden = activation(stacked[:, :width])
             x = hidden.add_(x if identity else stacked[:, width:])
-        return torch.addmm(self.head_bias, x, self.head_weight)
+        return torch.addmm(self.head_bias, x, self.head_weight).float()
+
+
+class QuantizedMLP(nn.Module):
+    """Int8 copy of a :class:`FoldedMLP` (torch dynamic quantization of every matrix multiply).
+
+    Weights are quantized per output channel (symmetric int8); activations are quantized per
+    batch on the fly and accumulated in int32 (fbgemm; VNNI instructions where the CPU has
+    them); biases, activations functions and skips stay float32. Inference only.
+    """
+
+    def __init__(self, folded: FoldedMLP) -> None:
+        super().__init__()
+        self.widths = list(folded.widths)
+        self.identity_skip = list(folded.identity_skip)
+        self.activations = folded.activations
+        self.packed = [_pack_int8(w, b) for w, b in zip(folded.weights, folded.biases,
+                                                         strict=True)]
+        self.head = _pack_int8(folded.head_weight, folded.head_bias)
+        self.eval()
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, n_outputs) float32 of ``x`` (N, n_features) float32."""
+        linear = torch.ops.quantized.linear_dynamic
+        for packed, width, identity, activation in zip(
+            self.packed, self.widths, self.identity_skip, self.activations, strict=True,
+        ):
+            stacked = linear(x, packed, False)
+            hidden = activation(stacked[:, :width])
+            x = hidden.add_(x if identity else stacked[:, width:])
+        return linear(x, self.head, False)
+
+
+def _pack_int8(weight_in_out: torch.Tensor, bias: torch.Tensor):
+    """fbgemm-packed per-channel int8 weight of a (n_in, n_out) float matrix and its bias."""
+    weight = weight_in_out.detach().float().t().contiguous()  # (n_out, n_in)
+    scales = weight.abs().amax(dim=1).clamp_min(1e-12) / 127.0
+    with warnings.catch_warnings():  # torch >= 2.10 marks quantized tensors deprecated
+        warnings.simplefilter("ignore", UserWarning)
+        quantized = torch.quantize_per_channel(weight, scales.double(),
+                                               torch.zeros(len(scales), dtype=torch.int64), 0,
+                                               torch.qint8)
+    return torch.ops.quantized.linear_prepack(quantized, bias.detach().float().contiguous())
+
+
+def inference_copy(folded: FoldedMLP, precision: str) -> nn.Module:
+    """The network to run at ``precision``: ``"fp32"`` (``folded`` itself), ``"bf16"``
+    (weights and activations in bfloat16, float32 logits) or ``"int8"`` (:class:`QuantizedMLP`).
+    """
+    if precision == "fp32":
+        return folded
+    if precision == "bf16":
+        return copy.deepcopy(folded).to(torch.bfloat16)
+    if precision == "int8":
+        return QuantizedMLP(folded)
+    raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
 
 
 def _fold(linear: nn.Linear, norm: nn.BatchNorm1d) -> nn.Linear:

@@ -1,0 +1,138 @@
+"""The fused products kernel and the batched prediction path against their numpy references."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from nncz import pdf_kernel
+from nncz.calibrate import Calibration
+from nncz.cleaning import BadValuePolicy
+from nncz.estimator import NNCEstimator
+from nncz.grid import RedshiftGrid
+from nncz.model import ResidualMLP
+from nncz.pdf import PRODUCT_COLUMNS, pdf_products, products_array, products_numpy
+
+needs_numba = pytest.mark.skipif(not pdf_kernel.AVAILABLE, reason="numba not installed")
+# redshift products: 2e-4 is 1/25 of a 0.005 bin, so a half-bin drift fails; zConf and spread
+# are probabilities / widths compared at the same absolute level
+ATOL = 2e-4
+
+
+def varied_pdfs(grid: RedshiftGrid, n: int = 600, seed: int = 0) -> np.ndarray:
+    """Peaked, bimodal, noisy, one-bin, flat and edge-piled PDFs (float32 rows summing to 1)."""
+    rng = np.random.default_rng(seed)
+    z = grid.centres
+    centre = rng.uniform(-0.1, 2.1, (n, 1))
+    width = rng.choice([0.002, 0.01, 0.05, 0.3], (n, 1))
+    pdf = np.exp(-0.5 * ((z - centre) / width) ** 2)
+    pdf[::3] += np.exp(-0.5 * ((z - rng.uniform(0, 2, (len(pdf[::3]), 1))) / 0.03) ** 2)
+    pdf[1::5] *= rng.random((len(pdf[1::5]), grid.n_bins)) ** 4
+    pdf[2::7] = 0.0
+    pdf[2::7, rng.integers(0, grid.n_bins, len(pdf[2::7]))] = 1.0
+    pdf[4] = 1.0
+    pdf[5, :] = 0.0
+    pdf[5, 0] = 1.0
+    pdf[6, :] = 0.0
+    pdf[6, -1] = 1.0
+    pdf += 1e-30  # every row has some probability
+    return (pdf / pdf.sum(1, keepdims=True)).astype(np.float32)
+
+
+@needs_numba
+@pytest.mark.parametrize("grid", [RedshiftGrid(), RedshiftGrid(0.0, 1.5, 150)])
+def test_fused_kernel_matches_numpy_reference(grid):
+    pdf = varied_pdfs(grid)
+    fused = pdf_kernel.products_fused(pdf, grid)
+    reference = products_numpy(pdf, grid)
+    np.testing.assert_allclose(fused, reference, rtol=0, atol=ATOL)
+    assert np.array_equal(fused[:, 1], reference[:, 1])  # the mode is a bin centre: exact
+
+
+@needs_numba
+def test_fused_kernel_invalid_and_unnormalised_rows():
+    grid = RedshiftGrid()
+    pdf = varied_pdfs(grid, 8)
+    pdf[0, 3] = np.nan
+    pdf[1] = 0.0
+    pdf[2, 5] = np.inf
+    pdf[3] *= 3.0  # not normalised: normalised on its own
+    fused = pdf_kernel.products_fused(pdf, grid)
+    assert np.isnan(fused[:3]).all() and np.isfinite(fused[3:]).all()
+    np.testing.assert_allclose(fused[3], products_numpy(pdf[3:4] / 3.0, grid)[0], atol=ATOL)
+    np.testing.assert_allclose(fused[4:], products_numpy(pdf[4:], grid), atol=ATOL)
+
+
+def test_products_array_without_numba_is_the_reference(monkeypatch):
+    grid = RedshiftGrid()
+    pdf = varied_pdfs(grid, 50)
+    monkeypatch.setattr(pdf_kernel, "AVAILABLE", False)
+    out = np.full((50, 9), -1.0, np.float32)
+    products_array(pdf, grid, out=out)
+    np.testing.assert_array_equal(out, products_numpy(pdf, grid))
+    frame = pdf_products(pdf, grid)
+    assert list(frame.columns) == list(PRODUCT_COLUMNS) and (frame.dtypes == np.float32).all()
+
+
+def random_estimator(n_members: int = 1, calibration: Calibration | None = None,
+                     grid: RedshiftGrid | None = None) -> NNCEstimator:
+    """An estimator with fixed random weights, built through the attributes fit sets."""
+    grid = grid or RedshiftGrid(0.0, 2.0, 200)
+    torch.manual_seed(0)
+    features = [f"f{i}" for i in range(6)]
+    estimator = NNCEstimator(grid=grid, hidden=(64, 32), verbose=False)
+    estimator.features_, estimator.target_ = features, "z_spec"
+    estimator.policy_ = BadValuePolicy(mode="fill").fit(feature_table(20), features)
+    estimator.scaler_mean_ = np.zeros(6, np.float32)
+    estimator.scaler_scale_ = np.ones(6, np.float32)
+    estimator.members_ = []
+    for _ in range(n_members):
+        model = ResidualMLP(6, grid.n_bins, (64, 32))
+        torch.nn.init.normal_(model.head.weight, std=0.5)
+        estimator.members_.append(model.eval())
+    estimator.calibration_ = calibration or Calibration("crps", temperature=1.4)
+    estimator._folded = None
+    return estimator
+
+
+def feature_table(n: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"f{i}" for i in range(6)])
+
+
+@pytest.mark.parametrize("n_members,calibration", [
+    (1, Calibration("crps", temperature=1.4)),
+    (1, Calibration("none")),
+    (3, Calibration("nll", temperature=0.7)),
+    (2, Calibration("pit", pit_x=[0, 0.3, 0.7, 1], pit_y=[0, 1 / 3, 2 / 3, 1])),
+])
+def test_predict_matches_the_unbatched_reference(n_members, calibration):
+    estimator = random_estimator(n_members, calibration)
+    table = feature_table(5000)
+    table.loc[7, "f2"] = np.nan  # filled and flagged
+    table.loc[9, :] = 99.0  # nothing usable: NaN
+    products, pdf = estimator.predict(table, return_pdf=True, chunk_rows=3000)
+    x = estimator._standardised(table)
+    raw = estimator._member_pdf(x)
+    expected_pdf = calibration.apply(raw)
+    expected_pdf[9] = np.nan
+    np.testing.assert_allclose(pdf, expected_pdf, rtol=1e-4, atol=1e-7)
+    expected = pdf_products(expected_pdf, estimator.grid)
+    np.testing.assert_allclose(products[list(PRODUCT_COLUMNS)], expected, atol=ATOL)
+    assert products.nncz_flag[9] == 1 and products.nncz_flag[7] == 2
+    assert (products.drop(index=[7, 9]).nncz_flag == 0).all()
+    uncalibrated = estimator.predict(table.head(9), calibrated=False, return_pdf=True)[1]
+    np.testing.assert_allclose(uncalibrated, raw[:9], rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precision_is_close_but_not_fp32(precision):
+    estimator = random_estimator()
+    table = feature_table(2000)
+    fp32 = estimator.predict(table)
+    low = estimator.predict(table, precision=precision)
+    assert not np.array_equal(fp32.z_phot_mean, low.z_phot_mean)  # it did run in `precision`
+    np.testing.assert_allclose(low.z_phot_mean, fp32.z_phot_mean, atol=0.02)
+    assert np.median(np.abs(low.z_phot_mean - fp32.z_phot_mean)) < 2e-3
+    with pytest.raises(ValueError, match="precision must be one of"):
+        estimator.predict(table, precision="fp16")
