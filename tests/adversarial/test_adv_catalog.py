@@ -178,3 +178,12 @@ def test_interrupted_catalog_leaves_no_final_file(ws, tmp_path, monkeypatch):
 
 def _interrupt(*args, **kwargs):
     raise KeyboardInterrupt
+
+
+def test_lsdb_engine_does_not_replace_a_finished_catalog(ws, tmp_path):
+    out = tmp_path / "cat"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    result = cli(*catalog_args(ws, out, "--engine", "lsdb"))
+    assert_error(result, 4, "catalog", "--overwrite")
+    assert (out / "manifest.json").read_text() == "{}"
