@@ -300,3 +300,31 @@ def test_reproduce_run_with_other_settings_is_refused(tmp_path, monkeypatch):
 def _fake_reproduce(out_dir, **kw):
     """Stands in for the pipeline (tested elsewhere): only the settings check runs here."""
     return {"orderings": pd.DataFrame({"claim": [], "agree": []}), "timings_s": {}}
+
+
+def test_reproduce_overwrite_removes_the_old_runs_results_only(tmp_path, monkeypatch):
+    import nncz.reproduce.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "run_reproduce", _fake_reproduce)
+    out = tmp_path / "r"
+    assert cli("reproduce", "--output", out, "--seed", "1").code == 0
+    for name in ("models", "mock", "figures"):
+        (out / name).mkdir()
+        (out / name / "old.txt").write_text("seed 1")
+    (out / "notes.txt").write_text("mine")
+    assert cli("reproduce", "--output", out, "--seed", "2", "--overwrite").code == 0
+    assert not (out / "models").exists() and not (out / "mock").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_reproduce_overwrite_keeps_a_given_mock(tmp_path, monkeypatch):
+    import nncz.reproduce.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "run_reproduce", _fake_reproduce)
+    out, mock = tmp_path / "r", tmp_path / "r" / "mock"
+    mock.mkdir(parents=True)
+    (mock / "truth.parquet").write_text("a mock")
+    assert cli("reproduce", "--output", out, "--mock", mock, "--seed", "1").code == 0
+    assert cli("reproduce", "--output", out, "--mock", mock, "--seed", "2",
+               "--overwrite").code == 0
+    assert (mock / "truth.parquet").read_text() == "a mock"
