@@ -187,3 +187,16 @@ def test_lsdb_engine_does_not_replace_a_finished_catalog(ws, tmp_path):
     result = cli(*catalog_args(ws, out, "--engine", "lsdb"))
     assert_error(result, 4, "catalog", "--overwrite")
     assert (out / "manifest.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("setting", ["chunk_rows", "read_rows", "buffer_rows"])
+def test_catalog_api_refuses_zero_rows_per_step(ws, tmp_path, setting):
+    """--chunk-rows 0 once ran for ever; the API refuses it too, before any work."""
+    from nncz.catalog import Inputs, load_config, run_catalog
+
+    sky = ws["sky"]
+    inputs = Inputs(sky / "ls.parquet", sky / "ps1.parquet", sky / "unwise.parquet")
+    with pytest.raises(ValueError, match="must be >= 1"):
+        run_catalog(inputs, load_config(ws["catalog_yaml"]), tmp_path / "cat",
+                    progress=False, **{setting: 0})
+    assert not (tmp_path / "cat").exists()

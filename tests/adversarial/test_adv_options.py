@@ -24,6 +24,7 @@ def _base(verb: str, ws, tmp):
                     "-o", tmp / "ds"],
         "reproduce": ["reproduce", "--output", tmp / "r"],
         "demo": ["demo", "--output", tmp / "d"],
+        "evaluate": ["evaluate", ws["pred"], "--output", tmp / "r"],
         "nz": ["nz", ws["pred"], "--pdf", ws["pdf"], "--bins", "0.2,0.6,1.0", "--output",
                tmp / "nz"],
     }[verb]
@@ -65,6 +66,11 @@ BAD_OPTIONS = [
     ("demo", "--batch-size", ["0"]),
     ("demo", "--seed", ["-1"]),
     ("nz", "--bootstrap", ["0"]),
+    ("nz", "--equal-count", ["0"]),
+    ("nz", "--nz-bins", ["0"]),
+    ("nz", "--seed", ["-1"]),
+    ("train", "--ensemble", ["0"]),
+    ("evaluate", "--tomo-bins", ["0", "-3"]),
 ]
 CASES = [(verb, flag, value) for verb, flag, values in BAD_OPTIONS for value in values]
 
