@@ -231,8 +231,8 @@ def classify_error(error: BaseException) -> tuple[str, str]:
     if isinstance(error, UsageError | yaml.YAMLError):
         return "usage", str(error)
     if isinstance(error, FileNotFoundError):
-        name = error.filename
-        return "input", f"{name}: no such file or directory" if name else str(error)
+        name, reason = error.filename, error.strerror or "no such file or directory"
+        return "input", f"{name}: {reason}" if name else str(error)
     if isinstance(error, OSError) and (error.errno in _DISK_ERRNOS
                                        or isinstance(error, PermissionError)):
         name = f"{error.filename}: " if error.filename else ""

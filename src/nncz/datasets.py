@@ -354,10 +354,15 @@ def _resolve_inputs(args: argparse.Namespace) -> dict:
 
 
 def _check_dataset_outputs(args: argparse.Namespace, sets: list) -> None:
-    from nncz.io import check_outputs
+    from nncz.io import UsageError, check_outputs
     from nncz.spec.cli import find_input
 
     out = Path(args.output_dir)
+    if args.input_dir and not Path(args.input_dir).is_dir():
+        raise FileNotFoundError(2, "no such directory (--input-dir)", str(args.input_dir))
+    bands = args.psf_kron_bands.replace(",", " ").split()
+    if not set(bands) <= set("grizy"):
+        raise UsageError(f"--psf-kron-bands {args.psf_kron_bands!r}: PS1 bands are g r i z y")
     names = [fs.name for fs in sets]
     if args.survey_only:
         names += [f"{n}_{s}_only" for n in list(names) for s in ("sdss", "desi")]

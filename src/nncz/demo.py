@@ -121,7 +121,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from nncz.io import check_outputs
+    from nncz.surveys.featuresets import get_feature_set
 
+    get_feature_set(args.feature_set)  # an unknown set fails before the mock is generated
     out = Path(args.output)
     check_outputs([], [out / "summary.json", out / "predictions.parquet", out / "pdfs.h5"],
                   args.overwrite, output_dirs=[out])

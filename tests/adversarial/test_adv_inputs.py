@@ -334,3 +334,30 @@ def test_predict_keep_column_twice_is_kept_once(ws, tmp_path):
                  tmp_path / "p.parquet", "--keep", "z_spec,z_spec")
     assert result.code == 0, result.err
     assert list(read_table(tmp_path / "p.parquet").columns).count("z_spec") == 1
+
+
+def test_demo_unknown_feature_set_fails_before_any_work(tmp_path):
+    result = cli("demo", "--output", tmp_path / "d", "--feature-set", "bogus")
+    assert_error(result, 3, "demo", "bogus")
+    assert not (tmp_path / "d").exists()
+
+
+def test_dataset_unknown_psf_kron_band(ws, tmp_path):
+    result = cli("dataset", "--input-dir", ws["mock"], "--spec", ws["spec"], "-f", "ps1",
+                 "--psf-kron-bands", "q", "-o", tmp_path / "ds")
+    assert_error(result, 2, "dataset", "--psf-kron-bands", "'q'")
+
+
+@pytest.mark.parametrize("verb", ["spec", "dataset"])
+def test_missing_input_dir_is_named(tmp_path, verb):
+    args = {"spec": ["spec", "-o", tmp_path / "s.parquet"],
+            "dataset": ["dataset", "-f", "ps1", "-o", tmp_path / "ds"]}[verb]
+    result = cli(*args, "--input-dir", tmp_path / "nowhere")
+    assert_error(result, 3, verb, "nowhere", "--input-dir")
+
+
+def test_dataset_feature_config_not_yaml(ws, tmp_path):
+    (tmp_path / "bad.yaml").write_text("sets: [\n")
+    result = cli("dataset", "--input-dir", ws["mock"], "--spec", ws["spec"], "-f", "ps1",
+                 "--feature-config", tmp_path / "bad.yaml", "-o", tmp_path / "ds")
+    assert_error(result, 3, "dataset", "bad.yaml", "YAML")

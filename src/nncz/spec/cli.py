@@ -56,6 +56,8 @@ def run_spec(args: argparse.Namespace) -> int:
     from nncz.io import UsageError, check_outputs, write_table
     from nncz.spec import build_spec_sample
 
+    if args.input_dir and not Path(args.input_dir).is_dir():
+        raise FileNotFoundError(2, "no such directory (--input-dir)", str(args.input_dir))
     sdss = args.sdss or find_input(args.input_dir, "sdss")
     desi = args.desi or find_input(args.input_dir, "desi")
     if sdss is None and desi is None:
