@@ -361,3 +361,16 @@ def test_dataset_feature_config_not_yaml(ws, tmp_path):
     result = cli("dataset", "--input-dir", ws["mock"], "--spec", ws["spec"], "-f", "ps1",
                  "--feature-config", tmp_path / "bad.yaml", "-o", tmp_path / "ds")
     assert_error(result, 3, "dataset", "bad.yaml", "YAML")
+
+
+def test_fits_table_after_an_image_extension_is_found(ws, tmp_path):
+    from astropy.io import fits
+    from astropy.table import Table
+
+    table = Table.from_pandas(read_table(ws["root"] / "train.parquet"))
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((2, 2))),
+                  fits.BinTableHDU(table)]).writeto(tmp_path / "mixed.fits")
+    result = cli("predict", ws["model"], tmp_path / "mixed.fits", "--output",
+                 tmp_path / "p.parquet", "--chunk-rows", "128")
+    assert result.code == 0, result.err
+    assert len(read_table(tmp_path / "p.parquet")) == 300
