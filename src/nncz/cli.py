@@ -81,12 +81,12 @@ def _load_config(argv: list[str]) -> tuple[dict, Path | None]:
     return {str(k).replace("-", "_"): v for k, v in values.items()}, path
 
 
-def _given_on_line(action: argparse.Action, argv: list[str]) -> bool:
-    return any(a == o or a.startswith(o + "=") for a in argv for o in action.option_strings)
+#: default of the options a --config file sets: still there after parsing = not given as a flag
+_FROM_CONFIG = object()
 
 
 def _check_config(parser: argparse.ArgumentParser, args: argparse.Namespace, config: dict,
-                  path: Path | None, argv: list[str]) -> None:
+                  path: Path | None) -> None:
     """Refuse unknown keys; give config values the validation a flag's text would get."""
     if not config:
         return
@@ -96,10 +96,9 @@ def _check_config(parser: argparse.ArgumentParser, args: argparse.Namespace, con
     if unknown:
         raise UsageError(f"--config {path}: unknown key(s) {unknown} for `nncz {args.verb}`")
     for key, value in config.items():
-        action = actions[key]
-        if _given_on_line(action, argv):
-            continue  # the flag wins; its text was validated by argparse
-        setattr(args, key, _config_value(action, key, value, path))
+        if getattr(args, key, None) is not _FROM_CONFIG:
+            continue  # given as a flag, which wins; argparse validated its text
+        setattr(args, key, _config_value(actions[key], key, value, path))
 
 
 def _config_value(action: argparse.Action, key: str, value, path: Path | None):
@@ -183,8 +182,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str], state: dict) -> int:
     parser = build_parser()
     config, config_path = _load_config(argv)
+    if config:  # a sentinel default marks what the command line leaves to the file
+        for sub in [parser, *parser._subparsers._group_actions[0].choices.values()]:  # noqa: SLF001
+            own = {a.dest for a in sub._actions} - {"help", "config", "verb"}  # noqa: SLF001
+            sub.set_defaults(**dict.fromkeys(own & set(config), _FROM_CONFIG))
     args, extra = parser.parse_known_args(argv)
-    state["debug"] = bool(args.debug)
+    state["debug"] = args.debug is True
     if extra:
         verbs = parser._subparsers._group_actions[0].choices  # noqa: SLF001
         verbs.get(args.verb, parser).error(f"unrecognized arguments: {' '.join(extra)}")
@@ -192,7 +195,8 @@ def _run(argv: list[str], state: dict) -> int:
         parser.print_help()
         return EXIT_CODES["usage"]
     state["prog"] = f"nncz {args.verb}"
-    _check_config(parser, args, config, config_path, argv)
+    _check_config(parser, args, config, config_path)
+    state["debug"] = bool(args.debug)
     _setup_logging(args.quiet, state["prog"])
     if args.threads is not None:
         import torch

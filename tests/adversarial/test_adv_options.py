@@ -171,3 +171,25 @@ def test_config_key_of_another_verb_is_refused(ws, tmp_path):
     config.write_text("max_epochs: 3\n")  # a train option given to predict
     result = cli("--config", config, *_base("predict", ws, tmp_path))
     assert_error(result, 2, "predict", "max_epochs")
+
+
+@pytest.mark.parametrize("flag", ["--max-epochs=1", "--max-ep=1"])
+def test_flag_wins_over_config_even_abbreviated(ws, tmp_path, flag):
+    import json
+
+    config = tmp_path / "c.yaml"
+    config.write_text("max_epochs: 40\nhidden: [8, 8]\nnbins: 20\nfeatures: [mag_g, mag_r]\n")
+    result = cli("--config", config, "train", ws["root"] / "train.parquet", "--output",
+                 tmp_path / "m", flag)
+    assert result.code == 0, result.err
+    saved = json.loads((tmp_path / "m" / "nncz_model.json").read_text())
+    assert saved["settings"]["max_epochs"] == 1 and saved["architecture"]["hidden"] == [8, 8]
+    assert saved["features"] == ["mag_g", "mag_r"] and saved["grid"]["n_bins"] == 20
+
+
+def test_config_sets_a_global_option(ws, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("debug: true\n")
+    result = cli("--config", config, "predict", ws["model"], tmp_path / "nope.parquet",
+                 "--output", tmp_path / "p.parquet")
+    assert result.code == 3 and "Traceback" in result.err
