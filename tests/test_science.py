@@ -12,7 +12,9 @@ from sklearn.base import clone
 from nncz.calibrate import Calibration
 from nncz.cleaning import BadValuePolicy
 from nncz.estimator import NNCEstimator, auto_batch_size
+from nncz.bundle import PROTECTED, _field_sha256
 from nncz.grid import RedshiftGrid
+from nncz.io import ModelFileError
 from nncz.losses import crps_binned
 from nncz.metrics import evaluate, pit, pit_ks, point_metrics
 
@@ -162,13 +164,15 @@ def bundle(tmp_path_factory):
     return path
 
 
-def _edited(bundle, tmp_path, edit):
+def _edited(bundle, tmp_path, edit, refresh=True):
     import shutil
 
     target = tmp_path / "edited"
     shutil.copytree(bundle, target)
     config = json.loads((target / "nncz_model.json").read_text())
     edit(config, target)
+    if refresh:  # a deliberate, self-consistent edit: only the value checks can catch it
+        config["field_sha256"] = {name: _field_sha256(config[name]) for name in PROTECTED}
     (target / "nncz_model.json").write_text(json.dumps(config))
     return target
 
@@ -186,8 +190,16 @@ def _edited(bundle, tmp_path, edit):
         (p / "model.safetensors").read_bytes()[:-100]), "checksum"),
 ])
 def test_a_bundle_is_verified_before_use(bundle, tmp_path, edit, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ModelFileError, match=message):
         NNCEstimator.load(_edited(bundle, tmp_path, edit))
+
+
+def test_an_edited_field_is_named_by_its_checksum(bundle, tmp_path):
+    def edit(config, path):
+        config["grid"]["z_max"] = 3.0
+
+    with pytest.raises(ModelFileError, match="'grid'.*edited"):
+        NNCEstimator.load(_edited(bundle, tmp_path, edit, refresh=False))
 
 
 def test_checkpoint_of_another_run_is_refused(tmp_path):

@@ -26,12 +26,21 @@ from nncz.cleaning import BadValuePolicy
 from nncz.grid import RedshiftGrid
 from nncz.io import atomic_write
 from nncz.model import ResidualMLP
+from nncz.paths import ModelFileError
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "nncz_model.json"
 FORMAT = "nncz-model-2"
 FORMATS = ("nncz-model-1", FORMAT)
 MAX_BINS = 100_000
+# Fields that decide every prediction: each is checksummed at save time, so an edit of the JSON
+# that keeps it self-consistent (another grid, permuted features) is still refused at load.
+PROTECTED = ("features", "input_columns", "target", "grid", "architecture", "n_members",
+             "scaler", "calibration", "bad_values")
+
+
+def _field_sha256(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -84,6 +93,8 @@ def save_bundle(estimator: Any, directory: str | Path) -> Path:
     weights = atomic_write(directory / WEIGHTS_FILE, lambda temp: save_file(state, str(temp)))
     config = bundle_dict(estimator)
     config["weights_sha256"] = _sha256(weights)
+    config = json.loads(json.dumps(config))  # the values exactly as they will be read back
+    config["field_sha256"] = {name: _field_sha256(config[name]) for name in PROTECTED}
     text = json.dumps(config, indent=2)
     atomic_write(directory / CONFIG_FILE, lambda temp: temp.write_text(text))
     return directory
@@ -95,8 +106,8 @@ class _Fields:
     def __init__(self, config: dict, path: Path) -> None:
         self.config, self.path = config, path
 
-    def fail(self, field: str, problem: str) -> ValueError:
-        return ValueError(f"{self.path}: field '{field}': {problem}")
+    def fail(self, field: str, problem: str) -> ModelFileError:
+        return ModelFileError(f"{self.path}: field '{field}': {problem}")
 
     def get(self, field: str, default: Any = ...) -> Any:
         if field not in self.config:
@@ -126,9 +137,9 @@ def _read_config(directory: Path) -> tuple[dict, Path]:
     try:
         config = json.loads(config_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{config_path}: not valid JSON ({error})") from None
+        raise ModelFileError(f"{config_path}: not valid JSON ({error})") from None
     if not isinstance(config, dict):
-        raise ValueError(f"{config_path}: not a JSON object")
+        raise ModelFileError(f"{config_path}: not a JSON object")
     return config, config_path
 
 
@@ -139,6 +150,7 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
     fields = _Fields(config, config_path)
     if fields.get("format") not in FORMATS:
         raise fields.fail("format", f"{config.get('format')!r} is not one of {FORMATS}")
+    _check_field_checksums(fields)
     grid = _grid(fields)
     arch = fields.get("architecture")
     try:
@@ -155,8 +167,12 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
     settings = dict(fields.get("settings", {}))
     if config["format"] == "nncz-model-1":
         settings = _settings_v1(config)
-    estimator = cls(grid=grid, hidden=hidden, dropout=dropout, activation=activation,
-                    bad_values="fill", verbose=False, **settings)
+    try:
+        estimator = cls(grid=grid, hidden=hidden, dropout=dropout, activation=activation,
+                        bad_values="fill", verbose=False, **settings)
+        estimator.set_params(verbose=False)
+    except TypeError as error:
+        raise fields.fail("settings", str(error)) from None
     estimator.features_, estimator.target_ = features, str(fields.get("target"))
     try:
         estimator.policy_ = BadValuePolicy.from_dict(fields.get("bad_values"))
@@ -171,7 +187,10 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
     if not isinstance(calibration, dict):  # format 1: a temperature only
         calibration = {"method": config.get("calibration", "crps") or "crps",
                        "temperature": fields.get("temperature")}
-    estimator.calibration_ = Calibration.from_dict(calibration, f"{config_path}: calibration")
+    try:
+        estimator.calibration_ = Calibration.from_dict(calibration, f"{config_path}: calibration")
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(str(error)) from None
     estimator.batch_size_ = int(config.get("batch_size_used", settings.get("batch_size", 4096)
                                            if settings.get("batch_size") != "auto" else 4096))
     estimator.metrics_ = config.get("metrics_validation", {})
@@ -180,6 +199,16 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
                                        dropout, activation)
     estimator._folded = None
     return estimator
+
+
+def _check_field_checksums(fields: _Fields) -> None:
+    recorded = fields.config.get("field_sha256")
+    if recorded is None:  # bundles written before checksums existed
+        return
+    for name in PROTECTED:
+        if name in recorded and _field_sha256(fields.config.get(name)) != recorded[name]:
+            raise fields.fail(name, "was edited after the model was saved (checksum differs); "
+                              "retrain, or restore the file")
 
 
 def _grid(fields: _Fields) -> RedshiftGrid:
@@ -210,13 +239,13 @@ def _load_members(fields: _Fields, directory: Path, config: dict, n_inputs: int,
         raise FileNotFoundError(f"{directory}: no {WEIGHTS_FILE}")
     expected = config.get("weights_sha256")
     if expected is not None and _sha256(weights) != expected:
-        raise ValueError(f"{weights}: checksum differs from weights_sha256 in "
+        raise ModelFileError(f"{weights}: checksum differs from weights_sha256 in "
                          f"{fields.path.name} (the weights were changed or belong to another "
                          "model)")
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as error:
-        raise ValueError(f"{weights}: not a readable safetensors file ({error})") from None
+        raise ModelFileError(f"{weights}: not a readable safetensors file ({error})") from None
     n_members = int(fields.get("n_members", 1))
     members = []
     for k in range(n_members):
@@ -229,7 +258,7 @@ def _load_members(fields: _Fields, directory: Path, config: dict, n_inputs: int,
         except RuntimeError as error:
             lines = str(error).strip().splitlines()
             detail = lines[1].strip() if len(lines) > 1 else lines[0]
-            raise ValueError(f"{weights}: weights of member {k} do not fit the architecture in "
+            raise ModelFileError(f"{weights}: weights of member {k} do not fit the architecture in "
                              f"{fields.path.name} ({detail})") from None
         members.append(model.eval())
     return members

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -229,14 +230,15 @@ def run_predict(args: argparse.Namespace) -> int:
     keep = _check_keep(args, estimator)
     columns = list(dict.fromkeys([*estimator.features_, *keep]))
     calibration = {} if args.uncalibrated else estimator.calibration_.to_dict()
-    meta = {"model": str(args.model), "features": estimator.features_,
+    run_id = uuid.uuid4().hex[:16]  # ties the table to its PDF file (checked by evaluate)
+    meta = {"run_id": run_id, "model": str(args.model), "features": estimator.features_,
             "grid": estimator.grid.to_dict(), "temperature": estimator.temperature_,
             "calibrated": not args.uncalibrated, "calibration": calibration}
     # Parquet output is streamed chunk by chunk, so memory does not grow with the catalog;
     # FITS, CSV and HDF5 outputs are gathered (about 40 bytes a row) and written at the end.
     # PDFs are always streamed.
     stream = TableStream(args.output, meta) if table_format(args.output) == "parquet" else None
-    pdf_file = _pdf_writer(args, estimator, calibration) if args.pdf_output else None
+    pdf_file = _pdf_writer(args, estimator, calibration, run_id) if args.pdf_output else None
     parts, n_rows = [], 0
     try:
         for chunk in tqdm(_input_chunks(args, estimator.features_, columns, keep),
@@ -245,8 +247,9 @@ def run_predict(args: argparse.Namespace) -> int:
                 continue  # a zero-row input gives a zero-row output (written below)
             if n_rows == 0:  # suspect features: warned once, from the first chunk
                 check_features(chunk, estimator.features_, None, args.table, training=False)
-            products, pdf = estimator.predict(chunk, calibrated=not args.uncalibrated,
-                                              return_pdf=True, source=args.table)
+            result = estimator.predict(chunk, calibrated=not args.uncalibrated,
+                                       return_pdf=pdf_file is not None, source=args.table)
+            products, pdf = result if pdf_file is not None else (result, None)
             products = pd.concat([chunk[keep].reset_index(drop=True),
                                   products.reset_index(drop=True)], axis=1)
             products = apply_cut_flags(products, chunk.reset_index(drop=True))
@@ -292,12 +295,13 @@ def _input_chunks(args: argparse.Namespace, features: list[str], columns: list[s
                               keep)
 
 
-def _pdf_writer(args, estimator, calibration: dict):
+def _pdf_writer(args, estimator, calibration: dict, run_id: str):
     from nncz.pdfio import PdfFileWriter
 
     grid = estimator.grid.coarsen(args.pdf_bins) if args.pdf_bins else estimator.grid
     return PdfFileWriter(args.pdf_output, grid, calibrated=not args.uncalibrated,
-                         calibration=calibration, native_n_bins=estimator.grid.n_bins)
+                         calibration=calibration, native_n_bins=estimator.grid.n_bins,
+                         run_id=run_id)
 
 
 def _check_predict_outputs(args: argparse.Namespace) -> None:
@@ -375,6 +379,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if len(pdfs.pdf) != len(table):
             raise ValueError(f"{args.pdf} has {len(pdfs.pdf)} PDFs but {args.predictions} "
                              f"has {len(table)} rows")
+        _check_same_run(args.predictions, args.pdf, pdfs.run_id)
     edges = None
     if args.tomo_edges:
         try:
@@ -390,6 +395,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(json.dumps(summary["overall"], indent=2))
     print(f"report written to {args.output}")
     return 0
+
+
+def _check_same_run(predictions: str, pdf_path: str, pdf_run: str) -> None:
+    """Refuse PDFs written by another ``nncz predict`` run than the table (where both say)."""
+    from nncz.io import read_metadata
+
+    try:
+        table_run = str(read_metadata(predictions).get("run_id", "") or "")
+    except (OSError, KeyError, ValueError):  # CSV and foreign files carry no metadata
+        table_run = ""
+    if table_run and pdf_run and table_run != pdf_run:
+        raise ValueError(f"{pdf_path} was written by another nncz predict run (run id "
+                         f"{pdf_run}) than {predictions} (run id {table_run}): its rows need "
+                         "not be the table's rows")
 
 
 def _check_evaluable(table: pd.DataFrame, args: argparse.Namespace) -> None:

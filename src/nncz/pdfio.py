@@ -3,7 +3,8 @@
 Layout (HDF5, ``.h5``/``.hdf5``): dataset ``pdf`` (N, n_bins) float32, row ``i`` for input row
 ``i`` (rows without a prediction are NaN); attributes ``z_min``, ``z_max``, ``n_bins``,
 ``calibrated`` (bool), ``calibration`` (JSON of what was applied: method, temperature, PIT map),
-``temperature`` (kept for older readers), ``native_n_bins`` (bins of the model grid, when the
+``temperature`` (kept for older readers), ``run_id`` (of the ``nncz predict`` run that
+wrote it and its table), ``native_n_bins`` (bins of the model grid, when the
 PDFs were rebinned) and ``nncz_version``.
 
 The PDFs are stored as they were used: calibrated on the model's own grid, then (optionally)
@@ -38,11 +39,12 @@ class PDFSet:
     calibrated: bool = True
     calibration: dict = field(default_factory=dict)
     native_n_bins: int | None = None
+    run_id: str = ""
 
 
 def _attributes(grid: RedshiftGrid, calibrated: bool, calibration: dict,
-                native_n_bins: int | None) -> dict:
-    return {**grid.to_dict(), "calibrated": bool(calibrated),
+                native_n_bins: int | None, run_id: str = "") -> dict:
+    return {**grid.to_dict(), "calibrated": bool(calibrated), "run_id": str(run_id),
             "calibration": json.dumps(calibration or {}),
             "temperature": float((calibration or {}).get("temperature", 1.0)),
             "native_n_bins": int(native_n_bins or grid.n_bins), "nncz_version": __version__}
@@ -63,11 +65,14 @@ class PdfFileWriter:
         What was applied (``nncz.calibrate.Calibration.to_dict()``), empty if nothing.
     native_n_bins : int, optional
         Bins of the model's grid, if the rows were rebinned onto ``grid``.
+    run_id : str
+        Identity of the ``nncz predict`` run, also written into its table's metadata, so that
+        ``nncz evaluate`` can refuse the PDFs of another table.
     """
 
     def __init__(self, path: str | Path, grid: RedshiftGrid, calibrated: bool = True,
                  calibration: dict | None = None, native_n_bins: int | None = None,
-                 chunk_rows: int = 4096) -> None:
+                 chunk_rows: int = 4096, run_id: str = "") -> None:
         import h5py
 
         self.path = Path(path)
@@ -79,7 +84,7 @@ class PdfFileWriter:
             chunks=(chunk_rows, grid.n_bins), compression="gzip", compression_opts=1,
             shuffle=True)
         self._handle.attrs.update(_attributes(grid, calibrated, calibration or {},
-                                              native_n_bins))
+                                              native_n_bins, run_id))
         self.n_rows = 0
 
     def append(self, pdf: np.ndarray) -> None:
@@ -122,7 +127,7 @@ def write_pdfs(path: str | Path, pdfs: PDFSet, chunk_rows: int = 65536) -> Path:
                                   chunks=(n_rows, pdfs.grid.n_bins), compression="gzip",
                                   compression_opts=1, shuffle=True)
             handle.attrs.update(_attributes(pdfs.grid, pdfs.calibrated, calibration,
-                                            pdfs.native_n_bins))
+                                            pdfs.native_n_bins, pdfs.run_id))
 
     return atomic_write(path, write)
 
@@ -154,4 +159,5 @@ def read_pdfs(path: str | Path) -> PDFSet:
     calibration = json.loads(attrs.get("calibration", "{}") or "{}")
     return PDFSet(pdf=pdf, grid=grid, temperature=float(attrs.get("temperature", 1.0)),
                   calibrated=bool(attrs.get("calibrated", True)), calibration=calibration,
-                  native_n_bins=int(attrs.get("native_n_bins", grid.n_bins)))
+                  native_n_bins=int(attrs.get("native_n_bins", grid.n_bins)),
+                  run_id=str(attrs.get("run_id", "")))

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from nncz.io import atomic_write
 from nncz.metrics import point_metrics
+from nncz.paths import ModelFileError
 
 log = logging.getLogger("nncz.train")
 
@@ -199,10 +200,10 @@ def _resume(path, model, optimizer, scheduler, generator, fingerprint) -> _Train
     try:
         payload = torch.load(path, weights_only=True)
     except Exception as error:  # noqa: BLE001 - a pickle with code, a truncated file, ...
-        raise ValueError(f"checkpoint {path} cannot be read as plain tensors "
+        raise ModelFileError(f"checkpoint {path} cannot be read as plain tensors "
                          f"({type(error).__name__}); delete it to start over") from None
     if payload.get("fingerprint", "") != fingerprint:
-        raise ValueError(f"checkpoint {path} belongs to another run (other data, features or "
+        raise ModelFileError(f"checkpoint {path} belongs to another run (other data, features or "
                          "settings); delete it, or pass --restart, to start over")
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
