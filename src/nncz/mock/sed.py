@@ -69,8 +69,13 @@ def build_template_npz(sed_dir: str | Path | None = None, out: str | Path | None
     if sed_dir is None:
         import rail
 
-        base = Path(list(rail.__path__)[0])
-        sed_dir = base / "examples_data" / "estimation_data" / "data" / "SED"
+        # rail is a namespace package (nncz ships rail/estimation/algos/nncz.py): take the
+        # portion that holds the examples, i.e. pz-rail-base's
+        bases = [Path(p) for p in rail.__path__ if (Path(p) / "examples_data").is_dir()]
+        if not bases:
+            raise FileNotFoundError("the COSMOS templates need pz-rail-base installed "
+                                    "(rail/examples_data), or pass sed_dir")
+        sed_dir = bases[0] / "examples_data" / "estimation_data" / "data" / "SED"
     sed_dir = Path(sed_dir)
     names = (sed_dir / "COSMOS_seds.list").read_text().split()
     flux = np.empty((len(names), WAVE_REST.size), dtype=np.float32)
