@@ -402,35 +402,35 @@ class NNCEstimator(BaseEstimator):
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
         self._inference_models(precision)  # an unknown precision fails before any work
-        parts, pdfs = [], []
+        parts = []
+        pdfs = np.empty((len(table), self.grid.n_bins), np.float32) if return_pdf else None
         for start in range(0, max(len(table), 1), chunk_rows):
-            products, pdf = self._predict_chunk(table.iloc[start : start + chunk_rows],
-                                                calibrated, precision, return_pdf)
-            parts.append(products)
-            if return_pdf:
-                pdfs.append(pdf)
+            stop = start + chunk_rows
+            parts.append(self._predict_chunk(table.iloc[start:stop], calibrated, precision,
+                                             None if pdfs is None else pdfs[start:stop]))
         result = pd.concat(parts, ignore_index=True)
         result.index = table.index
         if return_pdf:
-            return result, np.concatenate(pdfs)
+            return result, pdfs
         return result
 
     def _predict_chunk(self, chunk: pd.DataFrame, calibrated: bool, precision: str = "fp32",
-                       with_pdf: bool = True) -> tuple[pd.DataFrame, np.ndarray | None]:
+                       pdf_out: np.ndarray | None = None) -> pd.DataFrame:
+        """Products of ``chunk``; its PDFs are written into ``pdf_out`` (len(chunk), n_bins)
+        when given (no (chunk, n_bins) array is made otherwise)."""
         x, any_bad = self.policy_.transform(chunk, self.features_)  # once per chunk
-        values, pdf = predict_arrays(self._inference_models(precision),
-                                     self._scale(x).astype(np.float32),
-                                     self.calibration_ if calibrated else None, self.grid,
-                                     with_pdf)
+        values = predict_arrays(self._inference_models(precision),
+                                self._scale(x).astype(np.float32),
+                                self.calibration_ if calibrated else None, self.grid, pdf_out)
         invalid = ~self.valid_rows(chunk)
         values[invalid] = np.nan
-        if pdf is not None:
-            pdf[invalid] = np.nan
+        if pdf_out is not None:
+            pdf_out[invalid] = np.nan
         products = pd.DataFrame({name: values[:, j] for j, name in enumerate(PRODUCT_COLUMNS)})
         flag = np.where(invalid, FLAG_NO_PREDICTION, 0).astype(np.int16)
         flag[any_bad & ~invalid] |= FLAG_FILLED
         products["nncz_flag"] = flag
-        return products, pdf
+        return products
 
     # --------------------------------------------------------- save / load
     def save(self, directory: str | Path) -> Path:

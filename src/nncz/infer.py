@@ -61,15 +61,15 @@ def member_pdf(models: list[nn.Module], x: np.ndarray,
 
 
 def predict_arrays(models: list[nn.Module], x: np.ndarray, calibration: Calibration | None,
-                   grid: RedshiftGrid, with_pdf: bool = False,
-                   batch_rows: int = BATCH_ROWS) -> tuple[np.ndarray, np.ndarray | None]:
-    """Products (N, 9) float32 (columns of :data:`nncz.pdf.PRODUCT_COLUMNS`) and, with
-    ``with_pdf``, the PDFs (N, n_bins) float32 of standardised features ``x`` (N, n_inputs)."""
+                   grid: RedshiftGrid, pdf_out: np.ndarray | None = None,
+                   batch_rows: int = BATCH_ROWS) -> np.ndarray:
+    """Products (N, 9) float32 (columns of :data:`nncz.pdf.PRODUCT_COLUMNS`) of standardised
+    features ``x`` (N, n_inputs); their PDFs are written into ``pdf_out`` (N, n_bins) if given.
+    """
     values = np.empty((len(x), len(PRODUCT_COLUMNS)), dtype=np.float32)
-    pdfs = np.empty((len(x), grid.n_bins), dtype=np.float32) if with_pdf else None
     for start in range(0, len(x), batch_rows):
         pdf = batch_pdf(models, x[start : start + batch_rows], calibration)
         products_array(pdf, grid, out=values[start : start + len(pdf)])
-        if pdfs is not None:
-            pdfs[start : start + len(pdf)] = pdf
-    return values, pdfs
+        if pdf_out is not None:
+            pdf_out[start : start + len(pdf)] = pdf
+    return values
