@@ -13,8 +13,12 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import io
 import logging
+import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import NoReturn
@@ -47,6 +51,8 @@ EXIT_CODES: dict[str, int] = {
     "output": 4,        # output refused (an input, exists), permission, disk full, a directory
     "model": 5,         # a model bundle or checkpoint that fails verification
     "interrupted": 130,  # Ctrl-C (SIGINT)
+    "broken_pipe": 141,  # the reader of stdout went away (`nncz ... | head`)
+    "terminated": 143,  # SIGTERM
 }
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                 errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EFBIG}
@@ -129,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Calibrated photometric-redshift PDFs by neural-network classification. "
         "Verbs follow the photo-z life cycle: train (inform) -> predict (estimate) -> evaluate.",
         epilog="Exit status: 0 success, 1 internal error, 2 usage, 3 input data, 4 output "
-        "(refused, permission, disk full), 5 model bundle or checkpoint, 130 interrupted. "
+        "(refused, permission, disk full), 5 model bundle or checkpoint, 130 interrupted, "
+        "141 broken pipe, 143 terminated. "
         "Errors are one line; --debug shows the traceback.",
     )
     parser.add_argument("--config", help="YAML file of option values (flags override it)")
@@ -152,10 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every partial output is removed on the way out."""
+
+
+def _on_sigterm(signum, frame) -> NoReturn:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``nncz`` with ``argv``; returns the exit status (see :data:`EXIT_CODES`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     state = {"prog": "nncz", "debug": "--debug" in argv}
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         return _run(argv, state)
     except SystemExit as stop:  # argparse (usage, --help) or a verb's own exit
@@ -164,11 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         message = str(stop.code).removeprefix(f"{state['prog']}: ")
         print(f"{state['prog']}: error: {message}", file=sys.stderr)
         return EXIT_CODES["usage"]
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         if state["debug"]:
             traceback.print_exc()
-        print(f"{state['prog']}: interrupted; no output was left half-written", file=sys.stderr)
-        return EXIT_CODES["interrupted"]
+        what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        print(f"{state['prog']}: {what}; no output was left half-written", file=sys.stderr)
+        return EXIT_CODES["terminated" if isinstance(stop, Terminated) else "interrupted"]
+    except BrokenPipeError:  # `nncz ... | head`: the reader left; nothing to report
+        _silence_stdout()
+        return EXIT_CODES["broken_pipe"]
     except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
         kind, message = classify_error(error)
         if state["debug"]:
@@ -177,6 +198,18 @@ def main(argv: list[str] | None = None) -> int:
             message += " (rerun with --debug for the traceback)"
         print(f"{state['prog']}: error: {message}", file=sys.stderr)
         return EXIT_CODES[kind]
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's exit flush raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def _run(argv: list[str], state: dict) -> int:

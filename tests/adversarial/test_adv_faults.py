@@ -209,3 +209,36 @@ def test_output_directory_vanishes_mid_run(ws, tmp_path, monkeypatch):
                  target / "p.csv")
     assert result.code == 0, result.err
     assert len(pd.read_csv(target / "p.csv")) == 300 and not leftovers(tmp_path)
+
+
+def test_sigterm_during_predict_is_like_ctrl_c(ws, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from nncz.estimator import NNCEstimator
+
+    original = NNCEstimator.predict
+    calls = {"n": 0}
+
+    def predict_then_terminate(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(NNCEstimator, "predict", predict_then_terminate)
+    result = cli(*_verb("predict_pdf", ws, tmp_path), "--chunk-rows", "50")
+    assert result.code == 143 and "terminated" in result.err and "Traceback" not in result.err
+    assert not list(tmp_path.iterdir())
+    assert signal.getsignal(signal.SIGTERM) is not None  # the previous handler is back
+
+
+def test_broken_pipe_exits_quietly(ws, tmp_path, monkeypatch):
+    import nncz.report
+
+    def reader_gone(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(nncz.report, "evaluation_report", reader_gone)
+    result = cli(*_verb("evaluate", ws, tmp_path))
+    assert result.code == 141 and result.err == ""
