@@ -170,6 +170,10 @@ def _on_sigterm(signum, frame) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     """Run ``nncz`` with ``argv``; returns the exit status (see :data:`EXIT_CODES`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Before torch is imported (by a verb): OpenMP threads waiting for work sleep instead of
+    # spinning, so that cores shared with other jobs do not make training several times slower
+    # (2 threads on 2 busy cores: 3.1k samples/s spinning, 10k passive; benchmarks/training.py).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     state = {"prog": "nncz", "debug": "--debug" in argv}
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
