@@ -65,6 +65,10 @@ def run_demo(out_dir: str | Path = "nncz_demo", n_galaxies: int = 1_000_000, see
     train = dataset[dataset.split == "train"]
     validation = dataset[dataset.split == "val"]
     test = dataset[dataset.split == "test"]
+    if min(len(train), len(validation), len(test)) < 2:
+        raise ValueError(f"a mock of {n_galaxies} galaxies gives {len(train)} training, "
+                         f"{len(validation)} validation and {len(test)} test galaxies for "
+                         f"{feature_set}; use a larger --n-galaxies (e.g. 20000)")
 
     log.info("[3/5] training NNC on %d galaxies (validation %d)", len(train), len(validation))
     estimator = NNCEstimator(max_epochs=max_epochs, batch_size=batch_size, seed=seed,

@@ -374,3 +374,10 @@ def test_fits_table_after_an_image_extension_is_found(ws, tmp_path):
                  tmp_path / "p.parquet", "--chunk-rows", "128")
     assert result.code == 0, result.err
     assert len(read_table(tmp_path / "p.parquet")) == 300
+
+
+def test_demo_with_too_small_a_mock_says_so(tmp_path):
+    result = cli("demo", "--output", tmp_path / "d", "--n-galaxies", "300", "--max-epochs",
+                 "1")
+    assert_error(result, 3, "demo", "300 galaxies", "--n-galaxies")
+    assert not (tmp_path / "d" / "summary.json").exists()
