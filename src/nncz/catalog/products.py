@@ -123,7 +123,8 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
     models : ModelSet
     cfg : CatalogConfig
     timings : dict, optional
-        Seconds spent per step (``features``, ``inference``, ``products``) are added here.
+        Seconds spent per step are added here: ``features``, ``inference`` (network, PDFs and
+        their products), ``products`` (coarse quantised PDFs).
     batch_rows : int
         Rows per inference batch (bounds the (rows, 400) float64 work arrays).
 
@@ -143,10 +144,10 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
     for level, (rows, table) in per_level.items():
         for begin in range(0, len(rows), batch_rows):  # bounded float64 work arrays
             batch = slice(begin, begin + batch_rows)
-            pdf = np.asarray(models.models[level].predict_pdf(table.iloc[batch]))
+            values, pdf = _predict_batch(models.models[level], table.iloc[batch], models.grid)
             start = _tick(timings, "inference", start)
             where = np.searchsorted(keep, rows[batch])
-            products[where] = pdf_products(pdf, models.grid).to_numpy(np.float32)
+            products[where] = values
             counts[where] = quantise(models.grid.rebin(pdf, n_bins)[0])
             start = _tick(timings, "products", start)
     main = sky.subset(keep).ids()
@@ -160,6 +161,20 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
     stats.update(n_sources=len(sky), n_unassigned=int((priority == 0).sum()),
                  n_shared_ps1=sky.n_shared)
     return ChunkResult(main[list(MAIN_COLUMNS)], counts, stats)
+
+
+def _predict_batch(model: ModelLike, table: pd.DataFrame, grid: RedshiftGrid
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Products (rows, 9) float32 and PDFs (rows, n_bins) of one batch of one level.
+
+    A model with ``predict`` (:class:`~nncz.estimator.NNCEstimator`) computes the products in
+    the same pass as its PDFs; one with only ``predict_pdf`` gets them from the PDFs.
+    """
+    if hasattr(model, "predict"):
+        products, pdf = model.predict(table, return_pdf=True)
+        return products[list(PRODUCT_COLUMNS)].to_numpy(np.float32), pdf
+    pdf = np.asarray(model.predict_pdf(table))
+    return pdf_products(pdf, grid).to_numpy(np.float32), pdf
 
 
 def merge_stats(stats: list[Mapping[str, int]]) -> dict[str, int]:
