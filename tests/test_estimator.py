@@ -52,12 +52,17 @@ def test_save_load_gives_identical_predictions(fitted, tmp_path):
         small_estimator(nll_weight=-1.0).fit(test, FEATURES)
 
 
-def test_calibrated_and_uncalibrated_differ_by_temperature(fitted):
+def test_calibrated_pdfs_are_the_models_calibration_of_the_raw_ones(fitted):
+    from nncz.calibrate import Calibration
+
     estimator, test = fitted
     raw = estimator.predict_pdf(test.head(5), calibrated=False)
     cal = estimator.predict_pdf(test.head(5))
-    expected = raw ** (1 / estimator.temperature_)
-    np.testing.assert_allclose(cal, expected / expected.sum(1, keepdims=True), rtol=2e-3,
+    np.testing.assert_allclose(cal, estimator.calibration_.apply(raw), rtol=1e-5, atol=1e-7)
+    # a temperature is p ** (1 / T), renormalised
+    tempered = Calibration("crps", temperature=1.7).apply(raw)
+    expected = raw ** (1 / 1.7)
+    np.testing.assert_allclose(tempered, expected / expected.sum(1, keepdims=True), rtol=2e-3,
                                atol=1e-7)
 
 

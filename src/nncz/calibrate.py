@@ -22,6 +22,7 @@ log = logging.getLogger("nncz.calibrate")
 METHODS = ("crps", "nll", "pit", "none")
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 PIT_KNOTS = 10
+MIN_PIT_ROWS = 100  # below this the map's own noise exceeds what it corrects
 
 
 def fit_temperature(
@@ -202,9 +203,12 @@ class Calibration:
         """Fit on held-out rows: raw PDFs (N, n_bins) and their true redshifts (N,)."""
         from nncz.metrics import pit
 
-        if len(z_true) < PIT_KNOTS:
-            raise ValueError(f"calibration needs at least {PIT_KNOTS} validation rows, "
-                             f"got {len(z_true)}")
+        if len(z_true) < 2:
+            raise ValueError(f"calibration needs at least 2 validation rows, got {len(z_true)}")
+        if self.method == "pit" and len(z_true) < MIN_PIT_ROWS:
+            log.warning("only %d validation rows: too few for a PIT map (%d needed); fitting a "
+                        "CRPS temperature instead", len(z_true), MIN_PIT_ROWS)
+            self.method = "crps"
         log_p = log_probabilities(pdf_raw)
         if self.method == "crps":
             self.temperature = fit_temperature_crps(log_p, z_true, grid.edges[1:], grid.width,

@@ -89,10 +89,11 @@ def _add_train(subparsers) -> None:
                    help="bad feature values (NaN, inf, 99/-99/999 sentinels, |x|>=90): fill "
                    "them and add a missing-value indicator (default; a row is answered while "
                    "any feature is usable, and flagged) or drop the rows")
-    p.add_argument("--calibration", choices=["crps", "nll", "pit", "none"], default="crps",
-                   help="calibration fitted on the validation set: crps (temperature "
-                   "minimising the CRPS; default), nll (temperature minimising the NLL of the "
-                   "true bin, the method's), pit (the PIT map of Bordoloi et al. 2010) or none")
+    p.add_argument("--calibration", choices=["pit", "crps", "nll", "none"], default="pit",
+                   help="calibration fitted on the validation set: pit (the PIT map of "
+                   "Bordoloi et al. 2010; default, see README), crps (one temperature "
+                   "minimising the CRPS), nll (one temperature minimising the NLL of the true "
+                   "bin, the method's) or none")
     p.add_argument("--nll-weight", type=nonnegative_float, default=1e-3,
                    help="weight of the true bin's NLL added to the CRPS loss (default 0.001; "
                    "0: CRPS alone, as the method's text, which lets bins die: see README)")

@@ -85,8 +85,11 @@ class NNCEstimator(BaseEstimator):
         Share of the training table held out for early stopping and calibration when ``fit``
         gets no validation table.
     calibration : str
-        ``"crps"`` (default), ``"nll"``, ``"pit"`` or ``"none"``: see
-        :class:`nncz.calibrate.Calibration`.
+        ``"pit"`` (default), ``"crps"``, ``"nll"`` or ``"none"``: see
+        :class:`nncz.calibrate.Calibration`. The PIT map won on every data set we scored,
+        fitted on one half of the validation rows and scored on the other (PIT KS of the
+        synthetic catalogue 0.019 against 0.055 for the CRPS temperature, SDSS BOSS 0.020
+        against 0.063, SDSS MGS 0.050 against 0.068; CRPS lower too; README).
     verbose : bool
         Progress bars and one log line per epoch.
 
@@ -114,7 +117,7 @@ class NNCEstimator(BaseEstimator):
         n_members: int = 1,
         bad_values: str | BadValuePolicy = "fill",
         validation_fraction: float = 0.1,
-        calibration: str = "crps",
+        calibration: str = "pit",
         nll_weight: float = 1e-3,
         verbose: bool = True,
     ) -> None:
