@@ -185,11 +185,10 @@ def _check_finished(out_dir: Path, key: dict, overwrite: bool) -> None:
 
 def _prepare(out_dir: Path, inputs: Inputs, cfg: CatalogConfig, chunk_rows: int,
              read_rows: int, buffer_rows: int, overwrite: bool,
-             models: ModelSet) -> tuple[np.ndarray, Path, int]:
+             key: dict) -> tuple[np.ndarray, Path, int]:
     """Plan and scatter, or reuse a previous run's plan and buckets when they match."""
     work = out_dir / "work"
     plan_path = work / "plan.json"
-    key = run_key(inputs, cfg, chunk_rows, models)
     if plan_path.exists():
         plan = json.loads(plan_path.read_text())
         if plan["key"] != key and not overwrite:
@@ -256,9 +255,10 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
                          f"{chunk_rows}, {read_rows}, {buffer_rows}")
     models = models or ModelSet.load(cfg)
     t0 = time.perf_counter()
-    _check_finished(out_dir, run_key(inputs, cfg, chunk_rows, models), overwrite)
+    key = run_key(inputs, cfg, chunk_rows, models)  # hashes the model files: once per run
+    _check_finished(out_dir, key, overwrite)
     edges, work, n_input_total = _prepare(out_dir, inputs, cfg, chunk_rows, read_rows,
-                                          buffer_rows, overwrite, models)
+                                          buffer_rows, overwrite, key)
     t_prepare = time.perf_counter() - t0
     store = PartStore(work / "parts")
     n_stripes = len(edges) - 1
@@ -275,7 +275,7 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
             bar.update(_process_stripe(k, *args))
     bar.close()
     chunks = list(range(n_stripes))
-    manifest = {**store.summary(chunks), "key": run_key(inputs, cfg, chunk_rows, models),
+    manifest = {**store.summary(chunks), "key": key,
                 "chunks_skipped": skipped,
                 "chunks_run": [k for k in chunks if k not in skipped],
                 "prepare_s": t_prepare, "edges": edges.tolist()}
