@@ -1,17 +1,22 @@
 """Prediction throughput against this machine's own fp32 GEMM roofline, measured side by side.
 
-    python benchmarks/inference.py [--rows 200000] [--threads N]
+    python benchmarks/inference.py [--rows 200000] [--threads N] [--memory] [--all]
 
 Prints galaxies/s for (a) a plain eval of the unfused torch MLP, (b) the network nncz runs
-(batch norm folded, skips fused), (c) the whole prediction nncz does (network + softmax with the
-temperature + every PDF product), and for each the roofline ratio: model FLOPs per galaxy x
-galaxies/s over the FLOP/s of a large fp32 matrix multiply measured in the same run. The peak
-memory of `nncz predict` at 1e5 and 1e6 rows is measured in subprocesses (with --memory).
+(batch norm folded, skips fused), (c) the whole prediction nncz does (``estimator.predict``:
+network, calibration and every PDF product), (d) the same in bf16 and int8 (opt-in
+``precision=``), and for each the roofline ratio: model FLOPs per galaxy x galaxies/s over the
+FLOP/s of a large fp32 matrix multiply. The GEMM is timed right before and after every path,
+interleaved, and each figure is the best of several repeats, so that a machine shared with other
+jobs biases numerator and denominator alike. ``--memory`` measures the peak RSS of `nncz predict`
+at 1e5, 1e6 and 1e7 rows in subprocesses; ``--all`` runs everything and rewrites the table in
+benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import platform
 import resource
 import subprocess
 import sys
@@ -20,13 +25,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
+from nncz.calibrate import Calibration
+from nncz.cleaning import BadValuePolicy
 from nncz.estimator import NNCEstimator
 from nncz.grid import RedshiftGrid
+from nncz.infer import BATCH_ROWS
 from nncz.model import FoldedMLP, ResidualMLP, flops_per_sample
 
 N_FEATURES = 12
+HERE = Path(__file__).resolve().parent
 
 
 def best_seconds(function, repeats: int = 5) -> float:
@@ -39,97 +49,279 @@ def best_seconds(function, repeats: int = 5) -> float:
     return min(times)
 
 
-def gemm_flops(size: int = 2048) -> float:
+def gemm_flops(size: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of a ``size``^3 fp32 matrix multiply (best of ``repeats``)."""
     a, b = torch.randn(size, size), torch.randn(size, size)
-    return 2 * size**3 / best_seconds(lambda: torch.mm(a, b))
+    return 2 * size**3 / best_seconds(lambda: torch.mm(a, b), repeats)
 
 
-def fitted_estimator() -> NNCEstimator:
-    """An estimator with the method's architecture and random (but fixed) weights."""
-    torch.manual_seed(0)
-    estimator = NNCEstimator(grid=RedshiftGrid(), verbose=False)
-    estimator.features_ = [f"f{i}" for i in range(N_FEATURES)]
-    estimator.target_ = "z_spec"
-    estimator.scaler_mean_ = np.zeros(N_FEATURES, np.float32)
-    estimator.scaler_scale_ = np.ones(N_FEATURES, np.float32)
-    estimator.temperature_ = 1.3
-    estimator.metrics_, estimator.history_ = {}, []
-    estimator.model_ = ResidualMLP(N_FEATURES, 400).eval()
-    estimator.policy.fit(_table(10), estimator.features_)
-    estimator._folded = None
-    return estimator
+def interleaved(function, repeats: int = 3) -> tuple[float, float]:
+    """(best seconds of ``function``, best GEMM FLOP/s) with the GEMM timed around each run."""
+    function()  # warm-up
+    path, gemm = [], [gemm_flops(repeats=2)]
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        path.append(time.perf_counter() - start)
+        gemm.append(gemm_flops(repeats=2))
+    return min(path), max(gemm)
 
 
-def _table(n: int):
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
+def table(n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` rows of 12 float32 features named f0..f11 (standard normal)."""
+    rng = np.random.default_rng(seed)
     return pd.DataFrame(rng.normal(size=(n, N_FEATURES)).astype(np.float32),
                         columns=[f"f{i}" for i in range(N_FEATURES)])
 
 
-def peak_rss_of_predict(rows: int, model_dir: Path, work: Path) -> float:
-    """Peak RSS (MB) of a `nncz predict` subprocess on a table of ``rows`` rows."""
-    from nncz.io import write_table
+def bench_estimator(n_members: int = 1, temperature: float = 1.3,
+                    hidden: tuple[int, ...] = (512, 256, 128, 64)) -> NNCEstimator:
+    """A fitted-looking estimator: the method's architecture with fixed random weights.
 
+    Built through the public attributes ``fit`` sets (``members_``, ``calibration_``,
+    ``policy_``, ``scaler_*``) so that it saves and loads like a trained model. The head gets
+    random weights (a trained head is not zero) so that the PDFs are peaked, not uniform.
+    """
+    torch.manual_seed(0)
+    estimator = NNCEstimator(grid=RedshiftGrid(), hidden=hidden, verbose=False)
+    estimator.features_ = [f"f{i}" for i in range(N_FEATURES)]
+    estimator.target_ = "z_spec"
+    estimator.policy_ = BadValuePolicy(mode="fill").fit(table(10), estimator.features_)
+    estimator.scaler_mean_ = np.zeros(N_FEATURES, np.float32)
+    estimator.scaler_scale_ = np.ones(N_FEATURES, np.float32)
+    estimator.batch_size_ = 4096
+    estimator.members_ = []
+    for _ in range(n_members):
+        model = ResidualMLP(N_FEATURES, estimator.grid.n_bins, hidden)
+        torch.nn.init.normal_(model.head.weight, std=0.3)
+        estimator.members_.append(model.eval())
+    estimator.calibration_ = Calibration("crps", temperature=temperature)
+    estimator.metrics_, estimator.history_ = {}, []
+    estimator._folded = None
+    return estimator
+
+
+def throughput(rows: int, threads: int) -> list[dict]:
+    """Galaxies/s and roofline ratio of every inference path, GEMM interleaved."""
+    estimator = bench_estimator()
+    model = estimator.members_[0]
+    folded = FoldedMLP(model)
+    flops = flops_per_sample(model)
+    frame = table(rows)
+    x = torch.from_numpy(frame.to_numpy())
+
+    def network(net, batch: int = 65536):
+        def run():
+            with torch.inference_mode():
+                for i in range(0, len(x), batch):
+                    net(x[i : i + batch])
+        return run
+
+    paths = [("plain eval, unfused torch MLP", network(model)),
+             ("nncz network (BN folded, skips fused)", network(folded)),
+             ("nncz network, 2,048-row batches (as predict)", network(folded, BATCH_ROWS)),
+             ("estimator.predict fp32 (network + calibration + 9 products)",
+              lambda: estimator.predict(frame))]
+    for precision in ("bf16", "int8"):
+        paths.append((f"estimator.predict {precision}",
+                      lambda p=precision: estimator.predict(frame, precision=p)))
+    results = []
+    for name, function in paths:
+        seconds, peak = interleaved(function)
+        rate = rows / seconds
+        results.append({"path": name, "rate": rate, "gflops": rate * flops / 1e9,
+                        "ratio": rate * flops / peak, "peak": peak / 1e9})
+    return results
+
+
+def print_throughput(results: list[dict], rows: int, threads: int) -> None:
+    print(f"torch {torch.__version__}, {threads} threads, {rows} galaxies, "
+          f"{flops_per_sample(bench_estimator().members_[0]) / 1e6:.3f} MFLOP per galaxy "
+          "(12 features -> 400 bins)")
+    print(f"{'path':<62}{'galaxies/s':>12}{'GFLOP/s':>9}{'GEMM':>8}{'ratio':>7}")
+    for r in results:
+        print(f"{r['path']:<62}{r['rate']:>12,.0f}{r['gflops']:>9.1f}{r['peak']:>8.1f}"
+              f"{r['ratio']:>7.2f}")
+
+
+BOSS = HERE.parents[1] / "shared/data/sdss_boss_dr10/sdss_boss_dr10.csv"
+DEFAULT_MODEL = HERE.parent / "runs/boss_bench"
+TRAIN_HINT = (f"nncz --threads 1 train {BOSS} --where \"split=='train'\" --features "
+              "mag_u,magerr_u,mag_g,magerr_g,mag_r,magerr_r,mag_i,magerr_i,mag_z,magerr_z "
+              f"--max-epochs 60 --output {DEFAULT_MODEL}")
+
+
+def accuracy(model_dir: Path, data: Path = BOSS) -> list[dict]:
+    """sigma_NMAD, PIT KS, CRPS and galaxies/s of each precision on the test split of ``data``
+    (every test row; a model trained on its train split, e.g. by ``nncz train --where``)."""
+    from nncz.metrics import evaluate
+
+    estimator = NNCEstimator.load(model_dir)
+    test = pd.read_csv(data).query("split == 'test'")
+    results = []
+    for precision in ("fp32", "bf16", "int8"):
+        estimator.predict(test.head(4096), precision=precision)  # warm-up
+        start = time.perf_counter()
+        products, pdf = estimator.predict(test, return_pdf=True, precision=precision)
+        seconds = time.perf_counter() - start
+        metrics = evaluate(products.z_phot_mean, test.z_spec, pdf, estimator.grid)
+        results.append({"precision": precision, "rate": len(test) / seconds, **metrics})
+    return results
+
+
+def print_accuracy(results: list[dict], model_dir: Path) -> None:
+    print(f"accuracy on the BOSS test split ({model_dir}):")
+    fp32 = results[0]
+    print(f"{'precision':<10}{'sigma_NMAD':>11}{'change':>8}{'PIT KS':>9}{'change':>8}"
+          f"{'CRPS':>9}{'eta %':>7}")
+    for r in results:
+        print(f"{r['precision']:<10}{r['sigma_nmad']:>11.5f}"
+              f"{r['sigma_nmad'] / fp32['sigma_nmad'] - 1:>+8.2%}{r['pit_ks']:>9.4f}"
+              f"{r['pit_ks'] / fp32['pit_ks'] - 1:>+8.2%}{r['crps']:>9.5f}{r['eta']:>7.2f}")
+
+
+def peak_rss_of_predict(rows: int, model_dir: Path, work: Path, extra: list[str]) -> float:
+    """Peak RSS (MB) of a `nncz predict` subprocess on a generated table of ``rows`` rows."""
     table_path = work / f"in_{rows}.parquet"
     if not table_path.exists():
-        write_table(_table(rows), table_path)
+        write_parquet_rows(table_path, rows)
     command = [sys.executable, "-c",
                "import resource,sys; from nncz.cli import main; "
-               f"main(['-q','predict','{model_dir}','{table_path}','--output',"
-               f"'{work}/out_{rows}.parquet','--chunk-rows','100000']); "
-               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"]
+               f"code = main(['-q','--threads','1','predict','{model_dir}','{table_path}',"
+               f"'--output','{work}/out_{rows}.parquet','--overwrite'] + {extra!r}); "
+               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return int(output.strip().splitlines()[-1]) / 1024
+
+
+def write_parquet_rows(path: Path, rows: int, block: int = 200_000) -> None:
+    """A Parquet table of ``rows`` generated rows in row groups of ``block`` rows (the same at
+    every size: a reader holds one row group, so its size, not the row count, sets memory)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    for start in range(0, rows, block):
+        part = pa.Table.from_pandas(table(min(block, rows - start), seed=start),
+                                    preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, part.schema)
+        writer.write_table(part)
+    writer.close()
+
+
+def memory(sizes: list[int], with_pdf: bool) -> list[dict]:
+    """Peak RSS of `nncz predict` (default chunk size) at each size, in subprocesses."""
+    results = []
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        bench_estimator().save(work / "model")
+        for rows in sizes:
+            extra = ["--pdf-output", f"{work}/pdf_{rows}.h5"] if with_pdf else []
+            start = time.perf_counter()
+            peak = peak_rss_of_predict(rows, work / "model", work, extra)
+            results.append({"rows": rows, "peak_mb": peak, "pdf": with_pdf,
+                            "seconds": time.perf_counter() - start})
+            for name in (f"out_{rows}.parquet", f"pdf_{rows}.h5", f"in_{rows}.parquet"):
+                (work / name).unlink(missing_ok=True)
+    return results
+
+
+def print_memory(results: list[dict]) -> None:
+    for r in results:
+        print(f"nncz predict peak RSS at {r['rows']:>11,} rows"
+              f"{' with --pdf-output' if r['pdf'] else '':<19}: {r['peak_mb']:>6,.0f} MB "
+              f"({r['seconds']:.0f} s)")
+
+
+def machine() -> str:
+    """CPU model, cores and load average: the machine each figure ran on."""
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    return (f"{model}, {len(__import__('os').sched_getaffinity(0))} cores, load average "
+            f"{' '.join(load)} (shared with other jobs when above the core count)")
+
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def readme_table(report: dict) -> str:
+    """The Markdown of one ``--all`` run: every figure with its ratio and the machine."""
+    lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {report['machine']};"
+             f" torch {torch.__version__}, {report['threads']} thread(s), "
+             f"{report['rows']:,} galaxies, 12 features -> 400 bins.", "",
+             "| inference path | galaxies/s | GFLOP/s | GEMM GFLOP/s (same run) | of roofline |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['path']} | {r['rate']:,.0f} | {r['gflops']:.1f} | {r['peak']:.1f} | "
+              f"{r['ratio']:.2f} |" for r in report["throughput"]]
+    if "accuracy" in report:
+        fp32 = report["accuracy"][0]
+        lines += ["", "| precision (BOSS test split) | sigma_NMAD | vs fp32 | PIT KS | vs fp32 | "
+                  "CRPS | galaxies/s |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['precision']} | {r['sigma_nmad']:.5f} | "
+                  f"{r['sigma_nmad'] / fp32['sigma_nmad'] - 1:+.2%} | {r['pit_ks']:.4f} | "
+                  f"{r['pit_ks'] / fp32['pit_ks'] - 1:+.2%} | {r['crps']:.5f} | "
+                  f"{r['rate']:,.0f} |" for r in report["accuracy"]]
+    if "memory" in report:
+        base = report["memory"][0]["peak_mb"]
+        lines += ["", "| `nncz predict` (default chunk) | rows | peak RSS MB | vs 1e5 rows |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {'with --pdf-output' if r['pdf'] else 'products only'} | {r['rows']:,} | "
+                  f"{r['peak_mb']:,.0f} | {r['peak_mb'] / base:.2f} |" for r in report["memory"]]
+    if "training" in report:
+        lines += ["", "| training step, busy competitor | OMP_WAIT_POLICY | samples/s | "
+                  "GEMM GFLOP/s | of roofline |", "|---|---|---:|---:|---:|"]
+        lines += [f"| {r['threads']} thread(s) | {r['wait_policy']} | {r['rate']:,.0f} | "
+                  f"{r['peak']:.1f} | {r['ratio']:.2f} |" for r in report["training"]]
+    return "\n".join(lines)
+
+
+def write_readme(path: Path, report: dict) -> None:
+    """Replace the generated block of ``path`` (between the bench markers) atomically."""
+    from nncz.io import atomic_write
+
+    text = path.read_text()
+    if START not in text or END not in text:
+        raise ValueError(f"{path}: markers {START} / {END} not found")
+    head, rest = text.split(START, 1)
+    new = f"{head}{START}\n{readme_table(report)}\n{END}{rest.split(END, 1)[1]}"
+    atomic_write(path, lambda temp: temp.write_text(new))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--memory", action="store_true", help="also measure predict peak RSS")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--memory", action="store_true", help="peak RSS of nncz predict")
+    parser.add_argument("--sizes", default="100000,1000000,10000000",
+                        help="row counts of --memory")
+    parser.add_argument("--accuracy", metavar="MODEL", help="model trained on the BOSS train "
+                        "split: accuracy per precision (with --all: default runs/boss_bench)")
+    parser.add_argument("--all", action="store_true",
+                        help="everything, and rewrite the table in benchmarks/README.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    report = {"machine": machine(), "threads": args.threads, "rows": args.rows}
+    print(report["machine"])
+    report["throughput"] = throughput(args.rows, args.threads)
+    print_throughput(report["throughput"], args.rows, args.threads)
+    model = args.accuracy or (str(DEFAULT_MODEL) if args.all else None)
+    if model:
+        if not Path(model).is_dir():
+            raise SystemExit(f"{model}: no model; train one with: {TRAIN_HINT}")
+        report["accuracy"] = accuracy(Path(model))
+        print_accuracy(report["accuracy"], Path(model))
+    if args.memory or args.all:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        report["memory"] = memory(sizes, False) + memory(sizes[:2], True)
+        print_memory(report["memory"])
+    if args.all:
+        from training import compare_wait, print_rates
 
-    estimator = fitted_estimator()
-    model = estimator.model_
-    folded = FoldedMLP(model)
-    flops = flops_per_sample(model)
-    table = _table(args.rows)
-    x = torch.from_numpy(table.to_numpy())
-    peak = gemm_flops()
-
-    def unfused():
-        with torch.inference_mode():
-            for i in range(0, len(x), 65536):
-                model(x[i : i + 65536])
-
-    def fused():
-        with torch.inference_mode():
-            for i in range(0, len(x), 65536):
-                folded(x[i : i + 65536])
-
-    def full():
-        estimator.predict(table)
-
-    print(f"torch {torch.__version__}, {args.threads} threads, {args.rows} galaxies, "
-          f"{flops / 1e6:.3f} MFLOP per galaxy (12 features -> 400 bins)")
-    print(f"fp32 GEMM 2048^3: {peak / 1e9:.1f} GFLOP/s (the roofline)")
-    print(f"{'path':<44}{'galaxies/s':>12}{'GFLOP/s':>10}{'roofline':>10}")
-    for name, function in [("plain eval, unfused torch MLP", unfused),
-                           ("nncz network (BN folded, skips fused)", fused),
-                           ("nncz predict: network + PDF + all products", full)]:
-        rate = args.rows / best_seconds(function, repeats=3)
-        print(f"{name:<44}{rate:>12,.0f}{rate * flops / 1e9:>10.1f}{rate * flops / peak:>10.2f}")
-
-    if args.memory:
-        with tempfile.TemporaryDirectory() as work_dir:
-            work = Path(work_dir)
-            estimator.save(work / "model")
-            for rows in (100_000, 1_000_000):
-                print(f"nncz predict peak RSS at {rows:>9,} rows: "
-                      f"{peak_rss_of_predict(rows, work / 'model', work):,.0f} MB")
+        report["training"] = compare_wait(16384, 4096, 2)
+        print_rates(report["training"])
+        write_readme(HERE / "README.md", report)
     print(f"(this process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
           " MB)")
 
