@@ -247,7 +247,8 @@ def run_predict(args: argparse.Namespace) -> int:
             if not len(chunk):
                 continue  # a zero-row input gives a zero-row output (written below)
             if n_rows == 0:  # suspect features: warned once, from the first chunk
-                check_features(chunk, estimator.features_, None, args.table, training=False)
+                check_features(chunk, estimator.features_, None,
+                               f"{args.table} (its first {len(chunk)} rows)", training=False)
             result = estimator.predict(chunk, calibrated=not args.uncalibrated,
                                        return_pdf=pdf_file is not None, source=args.table)
             products, pdf = result if pdf_file is not None else (result, None)
