@@ -193,3 +193,15 @@ def test_config_sets_a_global_option(ws, tmp_path):
     result = cli("--config", config, "predict", ws["model"], tmp_path / "nope.parquet",
                  "--output", tmp_path / "p.parquet")
     assert result.code == 3 and "Traceback" in result.err
+
+
+WRITING_VERBS = ["train", "predict", "evaluate", "mock", "spec", "dataset", "catalog",
+                 "reproduce", "demo", "nz"]
+
+
+@pytest.mark.parametrize("verb", WRITING_VERBS)
+def test_every_writing_verb_documents_overwrite(verb):
+    if verb not in _verbs():
+        pytest.skip(f"no `nncz {verb}` in this tree")
+    result = cli(verb, "--help")
+    assert result.code == 0 and "--overwrite" in result.out
