@@ -200,3 +200,14 @@ def test_catalog_api_refuses_zero_rows_per_step(ws, tmp_path, setting):
         run_catalog(inputs, load_config(ws["catalog_yaml"]), tmp_path / "cat",
                     progress=False, **{setting: 0})
     assert not (tmp_path / "cat").exists()
+
+
+def test_an_input_named_like_a_final_file_of_out_dir_is_refused(ws, tmp_path):
+    out = tmp_path / "cat"
+    out.mkdir()
+    shutil.copy(ws["sky"] / "ls.parquet", out / "catalog.parquet")  # an input inside OUT_DIR
+    before = snapshot(out)
+    args = catalog_args(ws, out)
+    args[args.index("--ls") + 1] = out / "catalog.parquet"
+    assert_error(cli(*args), 4, "catalog", "catalog.parquet", "input")
+    assert snapshot(out) == before

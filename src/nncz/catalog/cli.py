@@ -59,7 +59,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.pdf_bins:
         cfg.pdf_bins = args.pdf_bins
     models_dirs = [Path(p) for p in cfg.models.values()]
-    check_outputs([*inputs, *models_dirs], [], output_dirs=[args.out_dir])
+    from nncz.catalog.writer import OUTPUT_NAMES
+
+    finals = [args.out_dir / name for name in [*OUTPUT_NAMES.values(), "manifest.json"]]
+    # existing finals are the resume logic's business (same run: rerun; other: --overwrite)
+    check_outputs([*inputs, *models_dirs], finals, overwrite=True, output_dirs=[args.out_dir])
     models = ModelSet.load(cfg)
     if models.grid.n_bins % cfg.pdf_bins:
         raise UsageError(f"--pdf-bins / pdf_bins {cfg.pdf_bins} must divide the models' "
