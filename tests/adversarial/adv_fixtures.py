@@ -10,9 +10,11 @@ so a test can assert that no input and no earlier output changed.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import os
+import shutil
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -105,6 +107,7 @@ def workspace() -> dict[str, Path]:
     from nncz.io import write_table
 
     root = Path(tempfile.mkdtemp(prefix="nncz_adversarial_"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     ws = {"root": root}
     table = tiny_catalog(300, seed=3)
     for suffix in FORMATS:
