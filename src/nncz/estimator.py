@@ -199,8 +199,9 @@ class NNCEstimator(BaseEstimator):
         train_table, val_table = self._split(table, validation, features, target)
         self.features_, self.target_ = features, target
         self.policy_ = self._new_policy()
-        train_table = self._clean_training(train_table, "training")
-        val_table = self._clean_training(val_table, "validation")
+        train_table = self._clean_training(train_table, f"training rows of {source}")
+        val_table = self._clean_training(val_table, "validation rows" + (
+            "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
         self.policy_.fit(train_table, features)
         x_train, _ = self.policy_.transform(train_table, features)
         self._fit_scaler(x_train, features, source)
@@ -245,7 +246,8 @@ class NNCEstimator(BaseEstimator):
             torch.as_tensor(z_val), self._train_config(seed), z_val=z_val, point_fn=point,
             checkpoint_dir=member_dir, verbose=self.verbose,
             fingerprint=f"{fingerprint}-member{member}")
-        if history and not any(r["val_loss"] < history[0]["val_loss"] for r in history[1:]):
+        if len(history) > 1 and not any(r["val_loss"] < history[0]["val_loss"]
+                                        for r in history[1:]):
             log.warning("member %d: the validation loss never improved on its first epoch; "
                         "the model may be untrained (check lr and max_epochs)", member)
         self.members_.append(model.eval())

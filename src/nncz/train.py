@@ -165,7 +165,8 @@ def _train_epoch(model, loss_fn, x, y, optimizer, config, generator, verbose, ep
 def predict_outputs(model: nn.Module, x: torch.Tensor, batch_size: int = 65536) -> torch.Tensor:
     """Model outputs in evaluation mode, in batches (the model is left in evaluation mode)."""
     model.eval()
-    return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    starts = range(0, max(len(x), 1), batch_size)  # a zero-row input gives zero rows
+    return torch.cat([model(x[i : i + batch_size]) for i in starts])
 
 
 def _log_epoch(record: dict, verbose: bool) -> None:
