@@ -285,5 +285,5 @@ def test_inspect_cli_exit_codes(tmp_path, ls_files, capsys):
     assert "tractor" in out and "feature set lsdr10_noi: yes" in out
     other = tmp_path / "other.parquet"
     pd.DataFrame({"a": [1.0], "b": [2.0]}).to_parquet(other)
-    assert main(["inspect", "--json", str(other)]) == 1
+    assert main(["inspect", "--json", str(other)]) == 3
     assert '"survey": null' in capsys.readouterr().out

@@ -168,12 +168,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    """Run ``nncz inspect``; exit status 1 when a file is not recognised."""
+    """Run ``nncz inspect``; exit status 3 (input data, as every verb) when a file is not
+    recognised; the report is printed all the same."""
     from nncz.surveys.read import expand_inputs
 
     status = 0
     for path in expand_inputs(args.files):
         report = inspect_file(path)
-        status = status if report.get("survey") else 1
+        status = status if report.get("survey") else 3
         print(json.dumps(report) if args.json else format_report(report))
     return status
