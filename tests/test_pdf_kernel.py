@@ -136,3 +136,28 @@ def test_reduced_precision_is_close_but_not_fp32(precision):
     assert np.median(np.abs(low.z_phot_mean - fp32.z_phot_mean)) < 2e-3
     with pytest.raises(ValueError, match="precision must be one of"):
         estimator.predict(table, precision="fp16")
+
+
+def test_torch_fallback_matches_numpy_reference():
+    from nncz.infer import products_torch
+
+    grid = RedshiftGrid()
+    pdf = varied_pdfs(grid, 300)
+    pdf[0, 3] = np.nan
+    pdf[1] = 0.0
+    pdf[2, 5] = np.inf
+    pdf[3] *= 3.0
+    values = products_torch(torch.from_numpy(pdf), grid)
+    assert np.isnan(values[:3]).all() and np.isfinite(values[3:]).all()
+    np.testing.assert_allclose(values[3], products_numpy(pdf[3:4] / 3.0, grid)[0], atol=ATOL)
+    np.testing.assert_allclose(values[4:], products_numpy(pdf[4:], grid), atol=ATOL)
+
+
+def test_predict_without_numba_uses_the_torch_fallback(monkeypatch):
+    estimator = random_estimator()
+    table = feature_table(3000)
+    fused = estimator.predict(table)
+    monkeypatch.setattr(pdf_kernel, "AVAILABLE", False)
+    fallback = estimator.predict(table)
+    np.testing.assert_allclose(fallback[list(PRODUCT_COLUMNS)], fused[list(PRODUCT_COLUMNS)],
+                               atol=ATOL)

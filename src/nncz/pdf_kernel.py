@@ -8,18 +8,23 @@ float32 running sum of the bin probabilities (as ``np.cumsum`` gives it), a quan
 first bin whose upper CDF reaches its level, linear within the bin; mean and variance are summed
 in float64 (the reference's float32 BLAS sums differ from them by float32 rounding).
 
-Optional: :data:`AVAILABLE` is False when numba is not installed (``pip install nncz[fast]``),
-and :mod:`nncz.pdf` then uses its numpy reference.
+Optional: :data:`AVAILABLE` is False when numba is not installed (``pip install nncz[fast]``)
+or the environment sets ``NNCZ_NUMBA=0``; :mod:`nncz.pdf` then uses its numpy reference and
+prediction (:mod:`nncz.infer`) its torch fallback.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-try:
-    import numba
-except ImportError:  # the numpy reference is used instead
-    numba = None
+numba = None
+if os.environ.get("NNCZ_NUMBA", "1") != "0":  # NNCZ_NUMBA=0: not even imported (~110 MB)
+    try:
+        import numba
+    except ImportError:  # the numpy / torch fallbacks are used instead
+        numba = None
 
 AVAILABLE = numba is not None
 # product columns in nncz.pdf.PRODUCT_COLUMNS order; quantile levels in increasing order with
