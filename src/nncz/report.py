@@ -108,7 +108,9 @@ def _figures(z_spec, z_phot, pdf, grid, by_z, overall, out_dir: Path) -> list[Pa
     if pdf is not None:
         pit_values = pit(pdf, grid, z_spec)
         if overall.get("calibrated", True):
-            save(plots.plot_pit(None, pit_values), "pit")
+            calibration = overall.get("calibration") or {}
+            save(plots.plot_pit(None, pit_values, temperature=calibration.get("temperature"),
+                                method=calibration.get("method")), "pit")
         else:  # PDFs written with --uncalibrated
             save(plots.plot_pit(pit_values), "pit")
         nz = stacked_nz(pdf, grid)

@@ -20,7 +20,7 @@ def _clean_pit(values, name: str) -> np.ndarray:
 
 @styled
 def plot_pit(pit_uncalibrated, pit_calibrated=None, n_bins: int = 20,
-             temperature: float | None = None) -> Figure:
+             temperature: float | None = None, method: str | None = None) -> Figure:
     """PIT histograms (density) with the uniform expectation and the KS statistic.
 
     Parameters
@@ -34,6 +34,8 @@ def plot_pit(pit_uncalibrated, pit_calibrated=None, n_bins: int = 20,
         Number of histogram bins over [0, 1].
     temperature : float, optional
         Fitted temperature T, shown in the calibrated panel's title.
+    method : str, optional
+        Calibration method (``nncz.calibrate.METHODS``), named in the calibrated panel's title.
 
     Returns
     -------
@@ -66,9 +68,10 @@ def plot_pit(pit_uncalibrated, pit_calibrated=None, n_bins: int = 20,
         ax.axhline(1.0, color="k", ls="--", lw=1.0, label="uniform")
         ax.set(xlim=(0.0, 1.0), xlabel="PIT")
         ax.legend(loc="upper center", frameon=False)
-        title = "before temperature scaling" if name == "uncalibrated" else \
-            "after temperature scaling"
-        if name == "calibrated" and temperature is not None:
+        title = "before calibration" if name == "uncalibrated" else "calibrated"
+        if name == "calibrated" and method == "pit":
+            title += " (PIT map)"
+        elif name == "calibrated" and temperature is not None:
             title += f" (T = {temperature:.3g})"
         ax.set_title(title)
     axes[0, 0].set_ylabel("probability density")
