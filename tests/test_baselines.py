@@ -180,3 +180,37 @@ def test_expand_grid():
         expand_grid({"a": []})
     with pytest.raises(ValueError, match="scoring"):
         RandomForestPhotoZ(scoring="r2").fit(synthetic(50, 0), FEATURES)
+
+
+def test_ann_saved_before_the_shared_format_still_loads(fitted, data, tmp_path):
+    """Version-1 files: weights without the ``member0.`` prefix, no lr_factor in the params,
+    no batch_size_used, no checksums."""
+    from safetensors.torch import load_file, save_file
+
+    _, test = data
+    fitted["ann"].save(tmp_path)
+    state = load_file(str(tmp_path / "ann.safetensors"))
+    assert all(name.startswith("member0.") for name in state)
+    save_file({name.removeprefix("member0."): t for name, t in state.items()},
+              str(tmp_path / "ann.safetensors"))
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    for key in ("model_sha256", "batch_size_used"):
+        meta.pop(key)
+    meta["params"].pop("lr_factor")
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    loaded = load_baseline(tmp_path)
+    assert loaded.batch_size_ == 256 and loaded.lr_factor == 0.5
+    np.testing.assert_array_equal(loaded.predict(test)["z_phot_mean"],
+                                  fitted["ann"].predict(test)["z_phot_mean"])
+
+
+@pytest.mark.parametrize("name", ["rf", "xgboost", "ann"])
+def test_changed_model_file_is_refused(fitted, tmp_path, name):
+    from nncz.paths import ModelFileError
+
+    fitted[name].save(tmp_path)
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    model_file = tmp_path / meta["model_files"][0]
+    model_file.write_bytes(model_file.read_bytes() + b" ")
+    with pytest.raises(ModelFileError, match=f"{model_file.name}: checksum differs"):
+        load_baseline(tmp_path)

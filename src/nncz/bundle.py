@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ def _field_sha256(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (weights and model files are checked against it)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -81,18 +83,13 @@ def bundle_dict(estimator: Any) -> dict:
 
 def save_bundle(estimator: Any, directory: str | Path) -> Path:
     """Write the weights, then the JSON with the weights' checksum (each atomically)."""
-    from safetensors.torch import save_file
-
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"{directory}: model output exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    state = {f"member{k}.{name}": tensor.detach().contiguous()
-             for k, model in enumerate(estimator.members_)
-             for name, tensor in model.state_dict().items()}
-    weights = atomic_write(directory / WEIGHTS_FILE, lambda temp: save_file(state, str(temp)))
+    weights = write_weights(estimator.members_, directory / WEIGHTS_FILE)
     config = bundle_dict(estimator)
-    config["weights_sha256"] = _sha256(weights)
+    config["weights_sha256"] = file_sha256(weights)
     config = json.loads(json.dumps(config))  # the values exactly as they will be read back
     config["field_sha256"] = {name: _field_sha256(config[name]) for name in PROTECTED}
     text = json.dumps(config, indent=2)
@@ -231,30 +228,15 @@ def _settings_v1(config: dict) -> dict:
 
 def _load_members(fields: _Fields, directory: Path, config: dict, n_inputs: int,
                   grid: RedshiftGrid, hidden, dropout, activation) -> list[ResidualMLP]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     weights = directory / WEIGHTS_FILE
-    if not weights.exists():
-        raise FileNotFoundError(f"{directory}: no {WEIGHTS_FILE}")
-    expected = config.get("weights_sha256")
-    if expected is not None and _sha256(weights) != expected:
-        raise ModelFileError(f"{weights}: checksum differs from weights_sha256 in "
-                         f"{fields.path.name} (the weights were changed or belong to another "
-                         "model)")
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as error:
-        raise ModelFileError(f"{weights}: not a readable safetensors file ({error})") from None
+    state = read_weights(weights, config.get("weights_sha256"),
+                         f"weights_sha256 in {fields.path.name}")
     n_members = int(fields.get("n_members", 1))
     members = []
     for k in range(n_members):
-        prefix = f"member{k}." if config["format"] != "nncz-model-1" else ""
-        member_state = {name[len(prefix):]: tensor for name, tensor in state.items()
-                        if name.startswith(prefix)}
         model = ResidualMLP(n_inputs, grid.n_bins, hidden, dropout, activation)
         try:
-            model.load_state_dict(member_state)
+            model.load_state_dict(member_state(state, k, config["format"] != "nncz-model-1"))
         except RuntimeError as error:
             lines = str(error).strip().splitlines()
             detail = lines[1].strip() if len(lines) > 1 else lines[0]
@@ -262,3 +244,48 @@ def _load_members(fields: _Fields, directory: Path, config: dict, n_inputs: int,
                              f"{fields.path.name} ({detail})") from None
         members.append(model.eval())
     return members
+
+
+# -- weights files, shared with the ANN baseline (nncz.baselines.ann) ---------------------------
+def write_weights(models: Sequence[torch.nn.Module], path: Path) -> Path:
+    """Write the models' weights to ``path`` as safetensors named ``member{k}.<parameter>``,
+    atomically; returns ``path``."""
+    from safetensors.torch import save_file
+
+    state = {f"member{k}.{name}": tensor.detach().contiguous()
+             for k, model in enumerate(models) for name, tensor in model.state_dict().items()}
+    return atomic_write(path, lambda temp: save_file(state, str(temp)))
+
+
+def read_weights(path: Path, expected_sha256: str | None, recorded_in: str
+                 ) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file, after checking its SHA-256 against ``expected_sha256``
+    (None: not checked; ``recorded_in`` says where it was recorded, for the error)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.exists():
+        raise FileNotFoundError(f"{path.parent}: no {path.name}")
+    if expected_sha256 is not None and file_sha256(path) != expected_sha256:
+        raise ModelFileError(f"{path}: checksum differs from {recorded_in} (the weights were "
+                             "changed or belong to another model)")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: not a readable safetensors file ({error})") from None
+
+
+def member_state(state: dict[str, torch.Tensor], member: int, prefixed: bool = True
+                 ) -> dict[str, torch.Tensor]:
+    """The state dict of member ``member`` in tensors written by :func:`write_weights`
+    (``prefixed=False``: a file of one model whose names have no ``member{k}.`` prefix)."""
+    prefix = f"member{member}." if prefixed else ""
+    return {name[len(prefix):]: tensor for name, tensor in state.items()
+            if name.startswith(prefix)}
+
+
+def fit_scaler(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standardisation of features ``x`` (N, n_inputs): per-column mean and scale (the
+    standard deviation; 1 for a constant column, so it maps to 0 instead of dividing by 0)."""
+    spread = x.std(axis=0)
+    return x.mean(axis=0), np.where(spread > 0, spread, 1.0)

@@ -1,9 +1,11 @@
 """Shared plumbing of the point-estimate baselines: inputs, validation split, grid search, files.
 
-Every baseline is a :class:`PointPhotoZ`: hyper-parameters in ``__init__``, learned state with a
-trailing underscore, and the same ``fit / predict / save / load`` as
-:class:`nncz.estimator.NNCEstimator`, except that ``predict`` returns only the point estimate
-``z_phot_mean`` (these models give no PDF, and none is invented for them).
+Every baseline is a :class:`PointPhotoZ`, a scikit-learn ``BaseEstimator`` under the same
+contract as :class:`nncz.estimator.NNCEstimator`: ``__init__`` only stores its arguments
+(``get_params``, ``set_params`` and ``sklearn.base.clone`` work), ``fit`` validates them and never
+changes its inputs, learned state ends in ``_``. ``fit / predict / save / load`` are NNC's,
+except that ``predict`` returns only the point estimate ``z_phot_mean`` (these models give no PDF,
+and none is invented for them).
 
 Bad values: training rows whose features or target are not finite are dropped with a warning
 that gives the count; at prediction such rows get ``z_phot_mean = NaN`` (one output row per input
@@ -24,9 +26,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
+from nncz.bundle import file_sha256
 from nncz.io import atomic_write, require_columns
 from nncz.metrics import point_metrics
+from nncz.paths import ModelFileError
 
 logger = logging.getLogger(__name__)
 
@@ -84,11 +89,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-class PointPhotoZ:
+class PointPhotoZ(BaseEstimator):
     """Base class of the point-estimate baselines (see the module docstring).
 
-    Subclasses implement ``_fit_arrays``, ``_predict_array``, ``_save_model``,
-    ``_load_model`` and ``get_params``.
+    Subclasses implement ``__init__`` (storing its arguments only), ``_param_checks``,
+    ``_fit_arrays``, ``_predict_array``, ``_save_model`` and ``_load_model``.
     """
 
     kind: ClassVar[str] = "point"
@@ -117,10 +122,11 @@ class PointPhotoZ:
             A validation table with the same columns, or the fraction of ``table`` to hold out
             at random (seeded by ``seed``); None means ``validation_fraction`` (default 0.1).
         """
+        self._check_params()
+        if not list(features):
+            raise ValueError("features is empty: give at least one feature column")
         self.features_ = [str(f) for f in features]
         self.target_ = str(target)
-        if not self.features_:
-            raise ValueError("features is empty: give at least one feature column")
         train, valid = self._split(table, validation)
         x_train, y_train = self._training_arrays(train, "training table")
         x_valid, y_valid = self._training_arrays(valid, "validation table")
@@ -163,6 +169,7 @@ class PointPhotoZ:
             "grid_results": self.grid_results_,
             "metrics": self.metrics_,
             "model_files": files,
+            "model_sha256": {name: file_sha256(directory / name) for name in files},
             "versions": package_versions(),
             **self._extra_meta(),
         }
@@ -186,8 +193,19 @@ class PointPhotoZ:
         est.n_train_, est.n_valid_ = meta["n_train"], meta["n_valid"]
         est.best_params_, est.grid_results_ = meta["best_params"], meta["grid_results"]
         est.metrics_ = meta["metrics"]
+        _check_model_files(directory, meta)
         est._load_model(directory, meta)
         return est
+
+    # -- settings ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate the constructor arguments; one clear error naming the parameter."""
+        checks = {"validation_fraction": 0 < self.validation_fraction < 1,
+                  **self._param_checks()}
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{type(self).__name__}: invalid {name}="
+                                 f"{getattr(self, name)!r}")
 
     # -- helpers shared by subclasses -------------------------------------------------------
     def _split(
@@ -258,7 +276,8 @@ class PointPhotoZ:
         return {}
 
     # -- subclass hooks ---------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:  # pragma: no cover - abstract
+    def _param_checks(self) -> dict[str, bool]:  # pragma: no cover - abstract
+        """``{parameter name: whether its value is valid}`` for :meth:`_check_params`."""
         raise NotImplementedError
 
     def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:  # pragma: no cover
@@ -272,3 +291,23 @@ class PointPhotoZ:
 
     def _load_model(self, directory: Path, meta: dict) -> None:  # pragma: no cover
         raise NotImplementedError
+
+
+def check_grid_params(estimator: PointPhotoZ) -> dict[str, bool]:
+    """Validity of the settings the grid-searching baselines share (RF, XGBoost)."""
+    grid = estimator.param_grid
+    return {"param_grid": grid is None or isinstance(grid, Mapping),
+            "scoring": estimator.scoring in SCORINGS,
+            "n_jobs": isinstance(estimator.n_jobs, int | np.integer) and estimator.n_jobs != 0}
+
+
+def _check_model_files(directory: Path, meta: dict) -> None:
+    """Compare each model file with the SHA-256 recorded at save time (files saved before
+    checksums were recorded have none and are not checked)."""
+    for name, expected in meta.get("model_sha256", {}).items():
+        path = directory / name
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file; {META_FILE} lists it")
+        if file_sha256(path) != expected:
+            raise ModelFileError(f"{path}: checksum differs from model_sha256 in {META_FILE} "
+                                 "(the file was changed or belongs to another model)")

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from nncz.baselines._common import PointPhotoZ
-from nncz.io import atomic_write
+from nncz.bundle import fit_scaler, member_state, read_weights, write_weights
 from nncz.losses import huber
-from nncz.model import FoldedMLP, ResidualMLP
-from nncz.train import TrainConfig, train_model
+from nncz.model import ACTIVATIONS, FoldedMLP, ResidualMLP
+from nncz.train import TrainConfig, predict_outputs, train_model
 
 WEIGHTS_FILE = "ann.safetensors"
 
@@ -37,14 +37,21 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         catastrophic outliers). 0.05 sits above the core error of good photo-z
         (sigma_NMAD (1 + z) ~ 0.02-0.04 at z ~ 0.5) and well below the outlier boundary
         (0.15 (1 + z)), near Huber's 1.345 sigma rule for sigma ~ 0.035.
-    lr, weight_decay, batch_size, max_epochs, patience, lr_patience, clip_norm
+    lr, weight_decay, max_epochs, patience, lr_patience, lr_factor, clip_norm
         Training settings, NNC's by default (:class:`nncz.train.TrainConfig`).
+    batch_size : int or "auto"
+        Training batch; ``"auto"`` (default, as NNC) picks
+        :func:`nncz.estimator.auto_batch_size` of the training rows.
     seed : int
         Seeds the weights, the batches and the validation hold-out.
     validation_fraction : float
         Fraction held out when ``fit`` gets no validation table.
     verbose : bool
         Progress bars and one log line per epoch.
+
+    Attributes (after ``fit``)
+    --------------------------
+    features_, target_, scaler_mean_, scaler_scale_, batch_size_, model_, history_, metrics_
     """
 
     kind = "ann_regression"
@@ -57,41 +64,64 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         huber_delta: float = 0.05,
         lr: float = 5e-4,
         weight_decay: float = 1e-5,
-        batch_size: int = 4096,
+        batch_size: int | str = "auto",
         max_epochs: int = 300,
         patience: int = 20,
         lr_patience: int = 5,
+        lr_factor: float = 0.5,
         clip_norm: float = 1.0,
         seed: int = 0,
         validation_fraction: float = 0.1,
         verbose: bool = True,
     ) -> None:
-        if huber_delta <= 0:
-            raise ValueError(f"huber_delta must be > 0, got {huber_delta}")
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = hidden
         self.dropout = dropout
         self.activation = activation
         self.huber_delta = huber_delta
-        self.train_config = TrainConfig(lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-                                        max_epochs=max_epochs, patience=patience,
-                                        lr_patience=lr_patience, clip_norm=clip_norm, seed=seed)
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.clip_norm = clip_norm
         self.seed = seed
         self.validation_fraction = validation_fraction
         self.verbose = verbose
 
-    def get_params(self) -> dict[str, Any]:
-        config = self.train_config.to_dict()
-        config.pop("lr_factor")  # fixed at NNC's 0.5
-        return {"hidden": list(self.hidden), "dropout": self.dropout,
-                "activation": self.activation, "huber_delta": self.huber_delta, **config,
-                "validation_fraction": self.validation_fraction, "verbose": self.verbose}
+    def _param_checks(self) -> dict[str, bool]:
+        return {
+            "hidden": len(self.hidden) > 0 and all(int(h) >= 1 for h in self.hidden),
+            "dropout": 0 <= self.dropout < 1, "activation": self.activation in ACTIVATIONS,
+            "huber_delta": self.huber_delta > 0,
+            "lr": self.lr > 0, "weight_decay": self.weight_decay >= 0,
+            "batch_size": self.batch_size == "auto" or (
+                isinstance(self.batch_size, int | np.integer) and self.batch_size >= 2),
+            "max_epochs": int(self.max_epochs) >= 1, "patience": int(self.patience) >= 1,
+            "lr_patience": int(self.lr_patience) >= 0, "lr_factor": 0 < self.lr_factor < 1,
+            "clip_norm": self.clip_norm > 0,
+        }
+
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(lr=self.lr, weight_decay=self.weight_decay,
+                           batch_size=self.batch_size_, max_epochs=int(self.max_epochs),
+                           patience=int(self.patience), lr_patience=int(self.lr_patience),
+                           lr_factor=self.lr_factor, clip_norm=self.clip_norm,
+                           seed=int(self.seed))
+
+    def _new_model(self, n_inputs: int) -> ResidualMLP:
+        return ResidualMLP(n_inputs, 1, tuple(int(h) for h in self.hidden), self.dropout,
+                           self.activation)
 
     def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:
-        self.scaler_mean_ = x_train.mean(axis=0)
-        std = x_train.std(axis=0)
-        self.scaler_scale_ = np.where(std > 0, std, 1.0)
-        torch.manual_seed(self.seed)
-        self.model_ = ResidualMLP(x_train.shape[1], 1, self.hidden, self.dropout, self.activation)
+        from nncz.estimator import auto_batch_size  # NNC's rule, so both train alike
+
+        self.scaler_mean_, self.scaler_scale_ = fit_scaler(x_train)
+        self.batch_size_ = (auto_batch_size(len(x_train)) if self.batch_size == "auto"
+                            else int(self.batch_size))
+        torch.manual_seed(int(self.seed))
+        self.model_ = self._new_model(x_train.shape[1])
         with torch.no_grad():  # start at the mean redshift rather than 0
             self.model_.head.bias.fill_(float(np.mean(y_train)))
 
@@ -100,7 +130,7 @@ class ANNRegressionPhotoZ(PointPhotoZ):
 
         self.history_ = train_model(
             self.model_, loss, self._tensor(x_train), _as_tensor(y_train),
-            self._tensor(x_valid), _as_tensor(y_valid), self.train_config,
+            self._tensor(x_valid), _as_tensor(y_valid), self._train_config(),
             z_val=y_valid, point_fn=lambda out: out[:, 0].numpy().astype(np.float64),
             verbose=self.verbose,
         )
@@ -111,35 +141,32 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         return _as_tensor((x - self.scaler_mean_) / self.scaler_scale_)
 
     def _predict_array(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-        if getattr(self, "_folded", None) is None:
-            self.model_.eval()
-            self._folded = FoldedMLP(self.model_)
-        xt = self._tensor(x)
-        with torch.no_grad():
-            out = [self._folded(xt[i : i + batch_size]) for i in range(0, len(xt), batch_size)]
-        return torch.cat(out)[:, 0].numpy().astype(np.float64)
+        if getattr(self, "_folded", None) is None:  # folded once, until the next fit or load
+            self._folded = FoldedMLP(self.model_.eval())
+        with torch.inference_mode():
+            out = predict_outputs(self._folded, self._tensor(x), batch_size)
+        return out[:, 0].numpy().astype(np.float64)
 
     def _extra_meta(self) -> dict[str, Any]:
         return {"scaler": {"mean": self.scaler_mean_.tolist(),
                            "scale": self.scaler_scale_.tolist()},
-                "history": self.history_}
+                "batch_size_used": self.batch_size_, "history": self.history_}
 
     def _save_model(self, directory: Path) -> list[str]:
-        from safetensors.torch import save_file
-
-        state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
-        atomic_write(directory / WEIGHTS_FILE, lambda temp: save_file(state, str(temp)))
+        write_weights([self.model_], directory / WEIGHTS_FILE)
         return [WEIGHTS_FILE]
 
     def _load_model(self, directory: Path, meta: dict) -> None:
-        from safetensors.torch import load_file
-
         self.scaler_mean_ = np.asarray(meta["scaler"]["mean"], dtype=np.float64)
         self.scaler_scale_ = np.asarray(meta["scaler"]["scale"], dtype=np.float64)
         self.history_ = meta.get("history", [])
-        self.model_ = ResidualMLP(len(self.features_), 1, self.hidden, self.dropout,
-                                  self.activation)
-        self.model_.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
+        # Saved before "auto" existed: batch_size was always an int.
+        self.batch_size_ = int(meta.get("batch_size_used", self.batch_size))
+        state = read_weights(directory / WEIGHTS_FILE, None, "meta.json")
+        # Files written before the shared weights format have no "member0." prefix.
+        prefixed = any(name.startswith("member0.") for name in state)
+        self.model_ = self._new_model(len(self.features_))
+        self.model_.load_state_dict(member_state(state, 0, prefixed))
         self.model_.eval()
         self._folded = None
 

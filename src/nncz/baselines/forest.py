@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nncz.baselines._common import PointPhotoZ
+from nncz.baselines._common import PointPhotoZ, check_grid_params
 from nncz.io import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class RandomForestPhotoZ(PointPhotoZ):
     Parameters
     ----------
     param_grid : mapping of str to list, optional
-        ``RandomForestRegressor`` arguments to search (default :attr:`DEFAULT_GRID`); every
+        ``RandomForestRegressor`` arguments to search (None: :attr:`DEFAULT_GRID`); every
         combination is fitted on the training rows and scored on the validation rows.
     scoring : {"sigma_nmad", "eta", "rmse"}
         Validation score to minimise; sigma_NMAD is the headline metric of the method's table.
@@ -187,15 +187,14 @@ class RandomForestPhotoZ(PointPhotoZ):
         seed: int = 0,
         validation_fraction: float = 0.1,
     ) -> None:
-        self.param_grid = dict(param_grid) if param_grid is not None else dict(self.DEFAULT_GRID)
+        self.param_grid = param_grid
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.seed = seed
         self.validation_fraction = validation_fraction
 
-    def get_params(self) -> dict[str, Any]:
-        return {"param_grid": self.param_grid, "scoring": self.scoring, "n_jobs": self.n_jobs,
-                "seed": self.seed, "validation_fraction": self.validation_fraction}
+    def _param_checks(self) -> dict[str, bool]:
+        return check_grid_params(self)
 
     def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:
         from sklearn.ensemble import RandomForestRegressor
@@ -204,8 +203,9 @@ class RandomForestPhotoZ(PointPhotoZ):
             forest = RandomForestRegressor(**params, n_jobs=self.n_jobs, random_state=self.seed)
             return ForestArrays.from_sklearn(forest.fit(x_train, y_train))
 
+        grid = self.DEFAULT_GRID if self.param_grid is None else self.param_grid
         self.forest_ = self._grid_search(
-            self.param_grid, fit_one, lambda f: f.predict(x_valid), y_valid, self.scoring
+            grid, fit_one, lambda f: f.predict(x_valid), y_valid, self.scoring
         )
 
     def _predict_array(self, x: np.ndarray) -> np.ndarray:

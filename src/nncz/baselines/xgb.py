@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from nncz.baselines._common import PointPhotoZ
+from nncz.baselines._common import PointPhotoZ, check_grid_params
 from nncz.io import atomic_write
 
 MODEL_FILE = "xgboost_model.json"
@@ -24,9 +24,9 @@ class XGBoostPhotoZ(PointPhotoZ):
     Parameters
     ----------
     param_grid : mapping of str to list, optional
-        ``xgboost.XGBRegressor`` arguments to search (default :attr:`DEFAULT_GRID`).
+        ``xgboost.XGBRegressor`` arguments to search (None: :attr:`DEFAULT_GRID`).
     fixed_params : mapping, optional
-        Arguments used at every grid point (default :attr:`DEFAULT_FIXED`; a grid entry wins).
+        Arguments used at every grid point (None: :attr:`DEFAULT_FIXED`; a grid entry wins).
     n_estimators : int
         Maximum boosting rounds.
     early_stopping_rounds : int
@@ -65,10 +65,8 @@ class XGBoostPhotoZ(PointPhotoZ):
         seed: int = 0,
         validation_fraction: float = 0.1,
     ) -> None:
-        self.param_grid = dict(param_grid) if param_grid is not None else dict(self.DEFAULT_GRID)
-        self.fixed_params = (
-            dict(fixed_params) if fixed_params is not None else dict(self.DEFAULT_FIXED)
-        )
+        self.param_grid = param_grid
+        self.fixed_params = fixed_params
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
         self.scoring = scoring
@@ -76,19 +74,22 @@ class XGBoostPhotoZ(PointPhotoZ):
         self.seed = seed
         self.validation_fraction = validation_fraction
 
-    def get_params(self) -> dict[str, Any]:
-        return {"param_grid": self.param_grid, "fixed_params": self.fixed_params,
-                "n_estimators": self.n_estimators,
-                "early_stopping_rounds": self.early_stopping_rounds, "scoring": self.scoring,
-                "n_jobs": self.n_jobs, "seed": self.seed,
-                "validation_fraction": self.validation_fraction}
+    def _param_checks(self) -> dict[str, bool]:
+        return {**check_grid_params(self),
+                "fixed_params": self.fixed_params is None or isinstance(self.fixed_params,
+                                                                        Mapping),
+                "n_estimators": int(self.n_estimators) >= 1,
+                "early_stopping_rounds": int(self.early_stopping_rounds) >= 1}
 
     def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:
         import xgboost as xgb
 
+        fixed = self.DEFAULT_FIXED if self.fixed_params is None else self.fixed_params
+        self.fixed_params_ = dict(fixed)  # recorded in meta.json: the defaults may change
+
         def fit_one(params: dict[str, Any]) -> tuple[Any, int]:
             model = xgb.XGBRegressor(
-                **{**self.fixed_params, **params}, n_estimators=self.n_estimators,
+                **{**fixed, **params}, n_estimators=self.n_estimators,
                 early_stopping_rounds=self.early_stopping_rounds, eval_metric="rmse",
                 n_jobs=self.n_jobs, random_state=self.seed,
             )
@@ -100,8 +101,9 @@ class XGBoostPhotoZ(PointPhotoZ):
         def predict_one(fitted: tuple[Any, int]) -> np.ndarray:
             return _predict(fitted[0], fitted[1], x_valid)
 
+        grid = self.DEFAULT_GRID if self.param_grid is None else self.param_grid
         self.booster_, self.n_rounds_ = self._grid_search(
-            self.param_grid, fit_one, predict_one, y_valid, self.scoring
+            grid, fit_one, predict_one, y_valid, self.scoring
         )
 
     def _predict_array(self, x: np.ndarray) -> np.ndarray:
@@ -118,7 +120,7 @@ class XGBoostPhotoZ(PointPhotoZ):
         return [MODEL_FILE]
 
     def _extra_meta(self) -> dict[str, Any]:
-        return {"n_rounds": self.n_rounds_}
+        return {"n_rounds": self.n_rounds_, "fixed_params_used": self.fixed_params_}
 
     def _load_model(self, directory: Path, meta: dict) -> None:
         import xgboost as xgb
@@ -126,6 +128,7 @@ class XGBoostPhotoZ(PointPhotoZ):
         self.booster_ = xgb.Booster(model_file=str(directory / MODEL_FILE))
         self.booster_.set_param({"nthread": self.n_jobs})
         self.n_rounds_ = int(meta["n_rounds"])
+        self.fixed_params_ = meta.get("fixed_params_used", meta["params"].get("fixed_params"))
 
     def shap_model(self) -> Any:
         """The fitted booster, for ``shap.TreeExplainer``."""
