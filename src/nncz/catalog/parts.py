@@ -46,11 +46,6 @@ class PartStore:
         """True when chunk ``k`` finished (marker and both parts present)."""
         return all(self._path(k, kind).exists() for kind in ("done", "main", "pdf"))
 
-    def done_chunks(self) -> list[int]:
-        """Finished chunk numbers, ascending."""
-        ks = [int(p.name.split("_")[1].split(".")[0]) for p in self.directory.glob("chunk_*.json")]
-        return sorted(k for k in ks if self.is_done(k))
-
     def write(self, k: int, result: ChunkResult, info: dict | None = None) -> None:
         """Write chunk ``k``'s parts, then its marker (stats + ``info``; ``write_part`` [s] is
         added to ``info["timings"]`` when present)."""
