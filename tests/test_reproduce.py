@@ -217,3 +217,17 @@ def test_markdown_flags_rows_with_few_objects():
     md = to_markdown(table)
     elg_line = next(line for line in md.splitlines() if line.startswith("| ELG |"))
     assert "3 †" in elg_line and "fewer than 30 test objects" in md
+
+
+def test_ann_trains_with_every_setting_it_shares_with_nnc():
+    from reproduce_data import TINY
+
+    from nncz.reproduce.run import make_estimator
+
+    nnc = make_estimator(model_config("nnc_lsdr10"), TINY, seed=4, verbose=False)
+    ann = make_estimator(model_config("ann_lsdr10"), TINY, seed=4, verbose=False)
+    nnc_params, ann_params = nnc.get_params(), ann.get_params()
+    shared = set(ann_params) - {"huber_delta"}  # the ANN's own loss setting
+    assert shared <= set(nnc_params)
+    assert {k: ann_params[k] for k in shared} == {k: nnc_params[k] for k in shared}
+    assert (ann.hidden, ann.batch_size, ann.max_epochs, ann.seed) == ((16, 16), 128, 2, 4)

@@ -13,7 +13,6 @@ Layout of the output directory (every file written atomically; a rerun skips wha
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -55,22 +54,34 @@ def training_tables(dataset: pd.DataFrame, train_survey: str | None
 def make_estimator(model: ModelConfig, settings: ReproduceSettings, seed: int,
                    verbose: bool) -> Any:
     """An unfitted estimator for ``model`` with the mode's settings."""
-    if model.estimator == "nnc":
-        from nncz.estimator import NNCEstimator
+    from nncz.estimator import NNCEstimator
 
-        return NNCEstimator(seed=seed, verbose=verbose, **settings.nnc)
-    from nncz.baselines import ANNRegressionPhotoZ, RandomForestPhotoZ, XGBoostPhotoZ
+    nnc = NNCEstimator(seed=seed, verbose=verbose, **settings.nnc)
+    if model.estimator == "nnc":
+        return nnc
+    from nncz.baselines import RandomForestPhotoZ, XGBoostPhotoZ
 
     if model.estimator == "ann":
-        accepted = inspect.signature(ANNRegressionPhotoZ).parameters
-        kwargs = {k: v for k, v in settings.nnc.items() if k in accepted}
-        return ANNRegressionPhotoZ(seed=seed, verbose=verbose, **kwargs)
+        return ann_like(nnc)
     if model.estimator == "rf":
         return RandomForestPhotoZ(param_grid=settings.rf_grid, seed=seed)
     if model.estimator == "xgboost":
         return XGBoostPhotoZ(param_grid=settings.xgb_grid, n_estimators=settings.xgb_rounds,
                              seed=seed)
     raise ValueError(f"model {model.key!r}: unknown estimator {model.estimator!r}")
+
+
+def ann_like(nnc: Any) -> Any:
+    """The ANN regression baseline with the architecture and training settings of ``nnc`` (an
+    :class:`~nncz.estimator.NNCEstimator`), so the two differ only in head and loss."""
+    from nncz.baselines import ANNRegressionPhotoZ
+
+    return ANNRegressionPhotoZ(
+        hidden=nnc.hidden, dropout=nnc.dropout, activation=nnc.activation, lr=nnc.lr,
+        weight_decay=nnc.weight_decay, batch_size=nnc.batch_size, max_epochs=nnc.max_epochs,
+        patience=nnc.patience, lr_patience=nnc.lr_patience, lr_factor=nnc.lr_factor,
+        clip_norm=nnc.clip_norm, seed=nnc.seed, validation_fraction=nnc.validation_fraction,
+        verbose=nnc.verbose)
 
 
 def _evaluate_nnc(est: Any, test: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
