@@ -26,8 +26,9 @@ from nncz.calibrate import Calibration
 from nncz.cleaning import BadValuePolicy
 from nncz.grid import RedshiftGrid
 from nncz.io import atomic_write
-from nncz.model import ResidualMLP
+from nncz.model import ACTIVATIONS, ResidualMLP
 from nncz.paths import ModelFileError
+from nncz.train import TrainConfig
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "nncz_model.json"
@@ -289,3 +290,29 @@ def fit_scaler(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     standard deviation; 1 for a constant column, so it maps to 0 instead of dividing by 0)."""
     spread = x.std(axis=0)
     return x.mean(axis=0), np.where(spread > 0, spread, 1.0)
+
+
+# -- settings of the network estimators (NNCEstimator, ANNRegressionPhotoZ) ---------------------
+def network_param_checks(estimator: Any) -> dict[str, bool]:
+    """``{name: valid?}`` of the architecture and training settings NNC and the ANN share
+    (``hidden``, ``dropout``, ``activation``, ``lr`` ... ``clip_norm``), for their ``fit``."""
+    batch = estimator.batch_size
+    return {
+        "hidden": len(estimator.hidden) > 0 and all(int(h) >= 1 for h in estimator.hidden),
+        "dropout": 0 <= estimator.dropout < 1, "activation": estimator.activation in ACTIVATIONS,
+        "lr": estimator.lr > 0, "weight_decay": estimator.weight_decay >= 0,
+        "batch_size": batch == "auto" or (isinstance(batch, int | np.integer) and batch >= 2),
+        "max_epochs": int(estimator.max_epochs) >= 1, "patience": int(estimator.patience) >= 1,
+        "lr_patience": int(estimator.lr_patience) >= 0,
+        "lr_factor": 0 < estimator.lr_factor < 1, "clip_norm": estimator.clip_norm > 0,
+    }
+
+
+def network_train_config(estimator: Any, seed: int) -> TrainConfig:
+    """The :class:`~nncz.train.TrainConfig` of a network estimator's settings, with the batch
+    size it resolved in ``fit`` (``batch_size_``) and ``seed``."""
+    return TrainConfig(lr=estimator.lr, weight_decay=estimator.weight_decay,
+                       batch_size=int(estimator.batch_size_),
+                       max_epochs=int(estimator.max_epochs), patience=int(estimator.patience),
+                       lr_patience=int(estimator.lr_patience), lr_factor=estimator.lr_factor,
+                       clip_norm=estimator.clip_norm, seed=int(seed))

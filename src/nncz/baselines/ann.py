@@ -16,10 +16,17 @@ import numpy as np
 import torch
 
 from nncz.baselines._common import PointPhotoZ
-from nncz.bundle import fit_scaler, member_state, read_weights, write_weights
+from nncz.bundle import (
+    fit_scaler,
+    member_state,
+    network_param_checks,
+    network_train_config,
+    read_weights,
+    write_weights,
+)
 from nncz.losses import huber
-from nncz.model import ACTIVATIONS, FoldedMLP, ResidualMLP
-from nncz.train import TrainConfig, predict_outputs, train_model
+from nncz.model import FoldedMLP, ResidualMLP
+from nncz.train import predict_outputs, train_model
 
 WEIGHTS_FILE = "ann.safetensors"
 
@@ -91,24 +98,7 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         self.verbose = verbose
 
     def _param_checks(self) -> dict[str, bool]:
-        return {
-            "hidden": len(self.hidden) > 0 and all(int(h) >= 1 for h in self.hidden),
-            "dropout": 0 <= self.dropout < 1, "activation": self.activation in ACTIVATIONS,
-            "huber_delta": self.huber_delta > 0,
-            "lr": self.lr > 0, "weight_decay": self.weight_decay >= 0,
-            "batch_size": self.batch_size == "auto" or (
-                isinstance(self.batch_size, int | np.integer) and self.batch_size >= 2),
-            "max_epochs": int(self.max_epochs) >= 1, "patience": int(self.patience) >= 1,
-            "lr_patience": int(self.lr_patience) >= 0, "lr_factor": 0 < self.lr_factor < 1,
-            "clip_norm": self.clip_norm > 0,
-        }
-
-    def _train_config(self) -> TrainConfig:
-        return TrainConfig(lr=self.lr, weight_decay=self.weight_decay,
-                           batch_size=self.batch_size_, max_epochs=int(self.max_epochs),
-                           patience=int(self.patience), lr_patience=int(self.lr_patience),
-                           lr_factor=self.lr_factor, clip_norm=self.clip_norm,
-                           seed=int(self.seed))
+        return {**network_param_checks(self), "huber_delta": self.huber_delta > 0}
 
     def _new_model(self, n_inputs: int) -> ResidualMLP:
         return ResidualMLP(n_inputs, 1, tuple(int(h) for h in self.hidden), self.dropout,
@@ -130,7 +120,7 @@ class ANNRegressionPhotoZ(PointPhotoZ):
 
         self.history_ = train_model(
             self.model_, loss, self._tensor(x_train), _as_tensor(y_train),
-            self._tensor(x_valid), _as_tensor(y_valid), self._train_config(),
+            self._tensor(x_valid), _as_tensor(y_valid), network_train_config(self, self.seed),
             z_val=y_valid, point_fn=lambda out: out[:, 0].numpy().astype(np.float64),
             verbose=self.verbose,
         )
