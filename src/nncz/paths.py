@@ -1,19 +1,28 @@
-"""Paths at the edges of nncz: table formats from file names, ``file.h5:group``, output checks.
+"""Paths at the edges of nncz: table formats from file names, ``file.h5:group``, output checks,
+atomic output paths.
 
 :func:`check_outputs` is the one place that decides whether a run may write where it was told:
 never over one of its inputs, never twice into one file, never over an earlier result without
 ``--overwrite`` (docs/ROBUSTNESS.md). The error classes here carry the CLI's exit statuses
 (:data:`nncz.cli.EXIT_CODES`); :mod:`nncz.io` re-exports all of them.
+
+:class:`AtomicPath` and :func:`atomic_write` are the one place where nncz writes an output: a
+temporary file in the destination folder (``.NAME.XXXX.tmp``), given the usual permissions
+(``0o666`` less the umask) and moved under its final name with :func:`os.replace` only when
+complete, or deleted on failure; a crash never leaves a half-written output under its name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
 
 __all__ = ["FITS_SUFFIXES", "PARQUET_SUFFIXES", "CSV_SUFFIXES", "HDF5_SUFFIXES",
            "TableFormatError", "ColumnError", "OutputError", "UsageError", "ModelFileError",
-           "table_format", "split_group", "check_outputs"]
+           "table_format", "split_group", "check_outputs", "AtomicPath", "atomic_write"]
 
 FITS_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz", ".fts")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -142,3 +151,80 @@ def _check_writable_parent(path: Path, name: str) -> None:
             if not parent.is_dir():
                 raise OutputError(f"output {name}: {parent} is a file, not a directory")
             return
+
+
+class AtomicPath:
+    """A temporary path next to ``path`` that becomes ``path`` on :meth:`commit`.
+
+    Use it as a context manager (commit on success, discard on any exception, Ctrl-C
+    included) or, for streaming writers that outlive one block, call :meth:`commit` /
+    :meth:`discard` yourself.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final file name; its folder is created.
+    prefix, suffix : str, optional
+        Name parts of the temporary file (default ``.NAME.`` and ``.tmp``), for writers that
+        choose the format from the name.
+    create : bool
+        Leave an empty temporary file (default); False removes it so that a library that
+        insists on creating its file itself can.
+
+    Examples
+    --------
+    >>> with AtomicPath("out/table.csv") as temp:  # doctest: +SKIP
+    ...     temp.write_text("a,b\\n1,2\\n")
+    """
+
+    def __init__(self, path: str | Path, prefix: str | None = None, suffix: str = ".tmp",
+                 create: bool = True) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=prefix if prefix is not None
+                                        else f".{self.path.name}.", suffix=suffix,
+                                        dir=self.path.parent)
+        os.close(handle)
+        self.temp = Path(name)
+        if not create:
+            self.temp.unlink()
+
+    def commit(self) -> Path:
+        """Give the temporary file the usual mode and move it under the final name."""
+        try:
+            os.chmod(self.temp, 0o666 & ~_umask())  # mkstemp makes 0600 files
+            os.replace(self.temp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        return self.path
+
+    def discard(self) -> None:
+        """Delete the temporary file (the final name is never touched)."""
+        self.temp.unlink(missing_ok=True)
+
+    def __enter__(self) -> Path:
+        return self.temp
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(temp_path)``, then move the temporary file to ``path``; returns ``path``.
+
+    On any exception the temporary file is deleted and the exception raised again.
+    """
+    with AtomicPath(path) as temp:
+        write(temp)
+    return Path(path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -18,7 +18,6 @@ into a temporary file renamed into place on :meth:`PdfFileWriter.close`.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from nncz import __version__
 from nncz.grid import RedshiftGrid
-from nncz.io import atomic_write
+from nncz.paths import AtomicPath, atomic_write
 
 
 @dataclass
@@ -77,8 +76,8 @@ class PdfFileWriter:
 
         self.path = Path(path)
         self.grid = grid
-        self._temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-        self._handle = h5py.File(self._temp, "w")
+        self._atomic = AtomicPath(self.path)
+        self._handle = h5py.File(self._atomic.temp, "w")
         self._data = self._handle.create_dataset(
             "pdf", shape=(0, grid.n_bins), maxshape=(None, grid.n_bins), dtype="f4",
             chunks=(chunk_rows, grid.n_bins), compression="gzip", compression_opts=1,
@@ -99,17 +98,19 @@ class PdfFileWriter:
 
     def close(self) -> Path:
         """Finish the file and move it under its final name."""
-        self._handle.close()
-        os.chmod(self._temp, 0o644)
-        os.replace(self._temp, self.path)
-        return self.path
+        try:
+            self._handle.close()
+        except BaseException:
+            self._atomic.discard()
+            raise
+        return self._atomic.commit()
 
     def abort(self) -> None:
         """Drop the partial file (the final name is never touched)."""
         try:
             self._handle.close()
         finally:
-            self._temp.unlink(missing_ok=True)
+            self._atomic.discard()
 
 
 def write_pdfs(path: str | Path, pdfs: PDFSet, chunk_rows: int = 65536) -> Path:

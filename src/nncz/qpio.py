@@ -17,14 +17,13 @@ qp is an optional dependency (``pip install qp-prob``); it is imported on first 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nncz.grid import RedshiftGrid
+from nncz.paths import AtomicPath
 from nncz.pdf import pdf_products
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,21 +129,11 @@ def write_ensemble(ensemble: qp.Ensemble, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in QP_SUFFIXES:
         raise ValueError(f"qp file {path} must end in one of {QP_SUFFIXES}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # tables_io cuts FITS names at their first dot: keep dots out of the temporary name.
+    # tables_io cuts FITS names at their first dot: keep dots out of the temporary name, and
+    # let qp/tables_io create the file in its own way (create=False).
     stem = path.stem.replace(".", "_")
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{stem}-", suffix=f"-tmp{path.suffix}", dir=path.parent
-    )
-    os.close(handle)
-    temp_path = Path(temp_name)
-    try:
-        temp_path.unlink()  # let qp/tables_io create the file in its own way
-        ensemble.write_to(str(temp_path))
-        os.replace(temp_path, path)
-    except BaseException:
-        temp_path.unlink(missing_ok=True)
-        raise
+    with AtomicPath(path, prefix=f".{stem}-", suffix=f"-tmp{path.suffix}", create=False) as temp:
+        ensemble.write_to(str(temp))
     return path
 
 

@@ -63,11 +63,11 @@ def test_permission_denied_on_output(ws, tmp_path, monkeypatch, verb):
 
 @pytest.mark.parametrize("verb", ["predict_parquet", "predict_csv", "train", "evaluate"])
 def test_disk_full_while_writing(ws, tmp_path, monkeypatch, verb):
-    import nncz.io
+    import nncz.paths
     import nncz.tablestream
 
     monkeypatch.setattr(nncz.tablestream.TableStream, "_append_parquet", _disk_full)
-    monkeypatch.setattr(nncz.io.os, "replace", _disk_full)
+    monkeypatch.setattr(nncz.paths.os, "replace", _disk_full)
     before = snapshot(ws["root"])
     result = cli(*_verb(verb, ws, tmp_path))
     assert_error(result, 4, verb.split("_")[0], "No space left on device", "disk full")
@@ -184,9 +184,9 @@ def test_a_failed_overwrite_keeps_the_earlier_output(ws, tmp_path, monkeypatch):
     out = tmp_path / "p.csv"
     assert cli(*_verb("predict_csv", ws, tmp_path)).code == 0
     before = snapshot(out)
-    import nncz.io
+    import nncz.paths
 
-    monkeypatch.setattr(nncz.io.os, "replace", _disk_full)
+    monkeypatch.setattr(nncz.paths.os, "replace", _disk_full)
     result = cli(*_verb("predict_csv", ws, tmp_path), "--overwrite")
     assert_error(result, 4, "predict", "disk full")
     assert snapshot(out) == before and not leftovers(tmp_path)

@@ -20,13 +20,12 @@ before compression (lzf + shuffle on by default).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from nncz.grid import RedshiftGrid
+from nncz.paths import AtomicPath
 
 __all__ = ["SCALE", "FORMAT", "quantise", "dequantise", "PdfWriter", "read_pdfs", "read_qp"]
 
@@ -85,12 +84,8 @@ class PdfWriter:
         import h5py
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                        dir=self.path.parent)
-        os.close(handle)
-        self._temp = Path(temp)
-        self._file = h5py.File(self._temp, "w")
+        self._atomic = AtomicPath(self.path)
+        self._file = h5py.File(self._atomic.temp, "w")
         self.n_rows = 0
         extra = {"compression": compression, "shuffle": compression is not None}
         b = grid.n_bins
@@ -117,15 +112,20 @@ class PdfWriter:
         self.n_rows = end
 
     def close(self) -> Path:
-        """Finish the file and move it into place."""
-        self._file.close()
-        os.replace(self._temp, self.path)
-        return self.path
+        """Finish the file and move it into place (usual permissions, as every nncz output)."""
+        try:
+            self._file.close()
+        except BaseException:
+            self._atomic.discard()
+            raise
+        return self._atomic.commit()
 
     def abort(self) -> None:
         """Drop the partial file."""
-        self._file.close()
-        self._temp.unlink(missing_ok=True)
+        try:
+            self._file.close()
+        finally:
+            self._atomic.discard()
 
     def __enter__(self) -> PdfWriter:
         return self

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +17,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from nncz.paths import AtomicPath
 
 #: Axis labels used across figures (mathtext, no LaTeX installation needed).
 Z_SPEC_LABEL = r"$z_{\rm spec}$"
@@ -123,8 +124,8 @@ def save_figure(fig: Figure, path: str | os.PathLike, formats: Iterable[str] = (
     dpi : int
         Resolution of raster formats.
 
-    Each file is first written to a temporary file in the same directory, then moved into place
-    with :func:`os.replace`, so a reader never sees a half-written figure.
+    Each file is written through :class:`nncz.paths.AtomicPath` (a temporary file in the same
+    directory, moved into place when complete), so a reader never sees a half-written figure.
     """
     formats = [f.lower().lstrip(".") for f in formats]
     if not formats:
@@ -136,21 +137,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, formats: Iterable[str] = (
     written = []
     for fmt in formats:
         target = base.with_name(f"{base.name}.{fmt}")
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format=fmt, dpi=dpi)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with AtomicPath(target) as temp, open(temp, "wb") as handle:
+            fig.savefig(handle, format=fmt, dpi=dpi)
         written.append(target)
     return written
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
