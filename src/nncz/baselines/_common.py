@@ -22,7 +22,7 @@ import platform
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,7 +96,6 @@ class PointPhotoZ(BaseEstimator):
     ``_fit_arrays``, ``_predict_array``, ``_save_model`` and ``_load_model``.
     """
 
-    kind: ClassVar[str] = "point"
     seed: int
     validation_fraction: float
 

@@ -61,8 +61,6 @@ class ANNRegressionPhotoZ(PointPhotoZ):
     features_, target_, scaler_mean_, scaler_scale_, batch_size_, model_, history_, metrics_
     """
 
-    kind = "ann_regression"
-
     def __init__(
         self,
         hidden: Sequence[int] = (512, 256, 128, 64),

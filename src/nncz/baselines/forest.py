@@ -172,7 +172,6 @@ class RandomForestPhotoZ(PointPhotoZ):
         Fraction held out when ``fit`` gets no validation table.
     """
 
-    kind = "random_forest"
     DEFAULT_GRID: Mapping[str, Sequence[Any]] = {
         "n_estimators": [200],
         "min_samples_leaf": [1, 3, 10],

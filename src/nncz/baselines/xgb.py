@@ -41,7 +41,6 @@ class XGBoostPhotoZ(PointPhotoZ):
         Fraction held out when ``fit`` gets no validation table.
     """
 
-    kind = "xgboost"
     DEFAULT_GRID: Mapping[str, Sequence[Any]] = {
         "max_depth": [4, 6, 8],
         "learning_rate": [0.03, 0.1],
