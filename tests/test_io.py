@@ -86,3 +86,25 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_write(tmp_path / "out.txt", failing)
     assert os.listdir(tmp_path) == []
+
+
+def test_atomic_path_commits_with_the_usual_mode_or_leaves_nothing(tmp_path):
+    from nncz.io import AtomicPath
+
+    mask = os.umask(0o027)
+    try:
+        with AtomicPath(tmp_path / "sub" / "a.txt") as temp:
+            assert temp.parent == tmp_path / "sub" and temp.name.startswith(".a.txt.")
+            temp.write_text("done")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "sub" / "a.txt").read_text() == "done"
+    assert os.stat(tmp_path / "sub" / "a.txt").st_mode & 0o777 == 0o640
+    with pytest.raises(KeyboardInterrupt), AtomicPath(tmp_path / "b.txt") as temp:
+        temp.write_text("half")
+        raise KeyboardInterrupt
+    assert sorted(os.listdir(tmp_path)) == ["sub"]
+    late = AtomicPath(tmp_path / "c.h5", suffix="-tmp.h5", create=False)
+    assert not late.temp.exists() and late.temp.name.endswith("-tmp.h5")
+    late.temp.write_text("x")
+    assert late.commit() == tmp_path / "c.h5" and not late.temp.exists()

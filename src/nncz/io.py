@@ -1,15 +1,15 @@
 """Table I/O at the edges of nncz: FITS, Parquet, CSV and HDF5, chunked reads, atomic writes.
 
-Every reader returns a :class:`pandas.DataFrame`; every writer goes through a temporary file in
-the destination directory followed by :func:`os.replace`, so a crash never leaves a half-written
-output under the final name.
+Every reader returns a :class:`pandas.DataFrame`. :func:`write_table` is a one-chunk
+:class:`nncz.tablestream.TableStream` (the one table writer: its docstring documents how each
+column type is stored in each format); :func:`atomic_write` and :class:`AtomicPath` (from
+:mod:`nncz.paths`) write any other output through a temporary file in the destination folder,
+so a crash never leaves a half-written output under the final name.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -21,11 +21,13 @@ from nncz.paths import (  # noqa: F401 - re-exported: nncz.io is the public home
     FITS_SUFFIXES,
     HDF5_SUFFIXES,
     PARQUET_SUFFIXES,
+    AtomicPath,
     ColumnError,
     ModelFileError,
     OutputError,
     TableFormatError,
     UsageError,
+    atomic_write,
     check_outputs,
     split_group,
     table_format,
@@ -244,102 +246,18 @@ def _iter_fits(path: Path, chunk_rows: int, columns: Sequence[str] | None):
             yield _astropy_to_pandas(Table({n: rows[n] for n in names}))
 
 
-def _atomic_target(path: Path) -> tuple[int, Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    os.close(handle)
-    return handle, Path(temp_name)
-
-
-def atomic_write(path: str | Path, write) -> Path:
-    """Call ``write(temp_path)`` then rename the temporary file to ``path``."""
-    path = Path(path)
-    _, temp_path = _atomic_target(path)
-    try:
-        write(temp_path)
-        os.chmod(temp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(temp_path, path)
-    except BaseException:
-        temp_path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_table(df: pd.DataFrame, path: str | Path, meta: dict | None = None) -> Path:
-    """Write ``df`` to ``path`` (format from the extension) atomically, with metadata."""
-    fmt = table_format(path)
-    meta = meta or {}
-    file_path, group = split_group(path)
+    """Write ``df`` to ``path`` (format from the extension) atomically, with metadata.
 
-    def write(temp: Path) -> None:
-        if fmt == "parquet":
-            _write_parquet(df, temp, meta)
-        elif fmt == "csv":
-            df.to_csv(temp, index=False, compression="gzip" if str(path).endswith(".gz") else None)
-        elif fmt == "fits":
-            _write_fits(df, temp, meta)
-        else:
-            _write_hdf5(df, temp, group or "data", meta)
+    Column types are stored as :mod:`nncz.tablestream` documents (int8 as FITS int16, bool
+    as FITS logical, strings at the width of their longest value); ``meta`` goes to the
+    Parquet key ``nncz``, FITS header cards or HDF5 attributes. Returns the file's path.
+    """
+    from nncz.tablestream import TableStream
 
-    return atomic_write(file_path, write)
-
-
-def _write_parquet(df: pd.DataFrame, path: Path, meta: dict) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    existing = table.schema.metadata or {}
-    extra = {b"nncz": json.dumps(meta, default=str).encode()} if meta else {}
-    pq.write_table(table.replace_schema_metadata({**existing, **extra}), path)
-
-
-def _write_fits(df: pd.DataFrame, path: Path, meta: dict) -> None:
-    from astropy.table import Table
-
-    columns = {}
-    for name in df.columns:
-        values = df[name].to_numpy()
-        if values.dtype == object:
-            values = values.astype(str)
-        elif values.dtype == np.int8:  # FITS has no signed byte; astropy would write logical
-            values = values.astype(np.int16)
-        columns[name] = values
-    table = Table(columns)
-    for key, value in meta.items():
-        text = value if isinstance(value, str | int | float | bool) else json.dumps(value)
-        table.meta[_fits_key(key)] = text if not isinstance(text, str) else text[:68]
-    if meta:
-        table.meta["COMMENT"] = "nncz metadata: " + json.dumps(meta, default=str)[:4000]
-    table.write(path, format="fits", overwrite=True)
-
-
-def _fits_key(key: str) -> str:
-    key = key.upper().replace(" ", "_")
-    return key if len(key) <= 8 else "HIERARCH " + key
-
-
-def _write_hdf5(df: pd.DataFrame, path: Path, group: str, meta: dict) -> None:
-    import h5py
-
-    with h5py.File(path, "w") as handle:
-        node = handle.create_group(group)
-        for name in df.columns:
-            values = df[name].to_numpy()
-            if values.dtype == object:
-                values = values.astype("S")
-            node.create_dataset(name, data=values)
-        node.attrs["nncz_columns"] = json.dumps([str(c) for c in df.columns])
-        for key, value in meta.items():
-            node.attrs[key] = json.dumps(value, default=str)
+    with TableStream(path, meta, default_string_width=1) as stream:
+        stream.append(df)
+    return stream.path
 
 
 def read_metadata(path: str | Path) -> dict:

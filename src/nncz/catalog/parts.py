@@ -20,7 +20,7 @@ import pandas as pd
 from nncz.catalog.products import ChunkResult, empty_main, merge_stats
 from nncz.catalog.writer import OUTPUT_NAMES, write_main_fits, write_main_parquet, write_pdf_file
 from nncz.grid import RedshiftGrid
-from nncz.io import atomic_write
+from nncz.io import atomic_write, write_table
 
 __all__ = ["PartStore"]
 
@@ -50,7 +50,7 @@ class PartStore:
         """Write chunk ``k``'s parts, then its marker (stats + ``info``; ``write_part`` [s] is
         added to ``info["timings"]`` when present)."""
         start = time.perf_counter()
-        atomic_write(self._path(k, "main"), lambda temp: result.main.to_parquet(temp, index=False))
+        write_table(result.main, self._path(k, "main"))
 
         def save_npy(temp: Path) -> None:
             with open(temp, "wb") as handle:

@@ -132,7 +132,7 @@ def write_sweeps(ls: pd.DataFrame, out_dir: str | Path, overwrite: bool = False,
     (the archive's 10 x 5 deg by default; larger boxes give fewer files for a sparse mock)
     named as the archive names them (``sweep-<ramin><p|m><decmin>-<ramax><p|m><decmax>``).
     """
-    from nncz.io import atomic_write
+    from nncz.tablestream import TableStream
 
     out_dir = Path(out_dir)
     dra, ddec = int(box_deg[0]), int(box_deg[1])
@@ -150,8 +150,9 @@ def write_sweeps(ls: pd.DataFrame, out_dir: str | Path, overwrite: bool = False,
             if path.exists() and not overwrite:
                 raise FileExistsError(f"{path}: exists (use overwrite=True)")
             table = sweep_table(primary.loc[rows].reset_index(drop=True), release)
-            paths.append(atomic_write(path, lambda tmp, t=table: t.write(
-                tmp, format="fits", overwrite=True)))
+            with TableStream(path) as stream:
+                stream.append({name: np.asarray(table[name]) for name in table.colnames})
+            paths.append(stream.path)
     return paths
 
 

@@ -20,6 +20,10 @@ from nncz.mock.sdss import SPECOBJID0, sdss_specobj
 from nncz.surveys.dust import sfd_ebv
 from nncz.tablestream import TableStream
 
+#: FITS widths [characters] of the mock's string columns (longer values are an error)
+STRING_WIDTHS = {"type": 3, "photsys": 1, "unwise_objid": 17, "SPECTYPE": 6, "MORPHTYPE": 3,
+                 "class": 6, "classNoqso": 6, "survey": 5, "programname": 8,
+                 "obj_class": 6, "sed_type": 12}
 TABLES = ("ls_dr10", "ps1_dr2", "unwise", "desi_dr1_zcat", "sdss_specobj", "truth")
 TRUTH_COLUMNS = ("truth_id", "ra", "dec", "z_true", "obj_class", "sed_type", "log_mstar",
                  "is_elg_like", "ls_id", "objID", "unwise_objid", "TARGETID", "specObjID",
@@ -181,8 +185,8 @@ def make_universe(out_dir: str | Path, n_galaxies: int = 100_000, seed: int = 0,
         raise ValueError(f"formats must be among ('parquet', 'fits'), got {tuple(formats)}")
     out_dir = Path(out_dir)
     meta = {"generator": "nncz.mock", **asdict(cfg)}
-    streams = {(name, f): TableStream(out_dir / f"{name}.{f}", meta) for name in TABLES
-               for f in formats}
+    streams = {(name, f): TableStream(out_dir / f"{name}.{f}", meta, STRING_WIDTHS)
+               for name in TABLES for f in formats}
     counters = dict.fromkeys((*TABLES, "truth"), 0)
     sizes = [min(cfg.chunk_size, n_galaxies - s) for s in range(0, n_galaxies, cfg.chunk_size)]
     t0 = time.perf_counter()
