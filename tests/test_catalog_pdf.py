@@ -65,3 +65,16 @@ def test_partial_file_never_appears(tmp_path):
         raise RuntimeError("died")
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_finished_file_has_the_usual_mode(tmp_path):
+    """Like every nncz output: 0o666 less the umask (mkstemp alone would leave 0o600)."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with PdfWriter(tmp_path / "p.h5", RedshiftGrid(0.0, 2.0, 40)) as writer:
+            writer.append(quantise(random_pdfs(5)), np.arange(5), np.arange(5))
+    finally:
+        os.umask(mask)
+    assert os.stat(tmp_path / "p.h5").st_mode & 0o777 == 0o644

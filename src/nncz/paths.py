@@ -189,19 +189,26 @@ class AtomicPath:
         if not create:
             self.temp.unlink()
 
-    def commit(self) -> Path:
-        """Give the temporary file the usual mode and move it under the final name."""
+    def commit(self, close: Callable[[], object] | None = None) -> Path:
+        """Call ``close()`` (a writer's, if given), give the temporary file the usual mode and
+        move it under the final name; on any failure the temporary file is deleted."""
         try:
+            if close is not None:
+                close()
             os.chmod(self.temp, 0o666 & ~_umask())  # mkstemp makes 0600 files
             os.replace(self.temp, self.path)
         except BaseException:
-            self.discard()
+            self.temp.unlink(missing_ok=True)
             raise
         return self.path
 
-    def discard(self) -> None:
-        """Delete the temporary file (the final name is never touched)."""
-        self.temp.unlink(missing_ok=True)
+    def discard(self, close: Callable[[], object] | None = None) -> None:
+        """Call ``close()`` if given, then delete the temporary file (never the final name)."""
+        try:
+            if close is not None:
+                close()
+        finally:
+            self.temp.unlink(missing_ok=True)
 
     def __enter__(self) -> Path:
         return self.temp

@@ -98,19 +98,11 @@ class PdfFileWriter:
 
     def close(self) -> Path:
         """Finish the file and move it under its final name."""
-        try:
-            self._handle.close()
-        except BaseException:
-            self._atomic.discard()
-            raise
-        return self._atomic.commit()
+        return self._atomic.commit(self._handle.close)
 
     def abort(self) -> None:
         """Drop the partial file (the final name is never touched)."""
-        try:
-            self._handle.close()
-        finally:
-            self._atomic.discard()
+        self._atomic.discard(self._handle.close)
 
 
 def write_pdfs(path: str | Path, pdfs: PDFSet, chunk_rows: int = 65536) -> Path:

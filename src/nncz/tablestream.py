@@ -243,22 +243,24 @@ class TableStream:
             dataset[self.n_rows:] = _hdf5_values(name, v, self._layout[name], self.path.name)
 
     def close(self) -> Path:
-        """Finish the file and move it to its final name; returns the path."""
-        if self.n_rows == 0 and self._empty is not None:
-            self._append(_typed(self._empty))
-        if self._writer is None:
-            self.abort()
-            raise ValueError(f"{self.path.name}: nothing was written")
+        """Finish the file and move it to its final name; returns the path.
+
+        On any failure (nothing appended included) the temporary file is deleted.
+        """
         try:
+            if self.n_rows == 0 and self._empty is not None:
+                self._append(_typed(self._empty))
+            if self._writer is None:
+                raise ValueError(f"{self.path.name}: nothing was written")
             if self.kind == "fits":
                 self._finish_fits()
-            self._writer.close()
             if self.kind == "fits" and self.path.name.lower().endswith(".gz"):
+                self._writer.close()
                 return self._gzip()
         except BaseException:
             self.abort()
             raise
-        return self._atomic.commit()
+        return self._atomic.commit(self._writer.close)
 
     def _finish_fits(self) -> None:
         size = self.n_rows * self._dtype.itemsize
@@ -276,11 +278,7 @@ class TableStream:
 
     def abort(self) -> None:
         """Drop the temporary file (the final name is never touched)."""
-        try:
-            if self._writer is not None:
-                self._writer.close()
-        finally:
-            self._atomic.discard()
+        self._atomic.discard(self._writer.close if self._writer is not None else None)
 
 
 def _fits_records(arrays: dict[str, np.ndarray], widths: dict, file: str

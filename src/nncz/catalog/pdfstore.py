@@ -113,19 +113,11 @@ class PdfWriter:
 
     def close(self) -> Path:
         """Finish the file and move it into place (usual permissions, as every nncz output)."""
-        try:
-            self._file.close()
-        except BaseException:
-            self._atomic.discard()
-            raise
-        return self._atomic.commit()
+        return self._atomic.commit(self._file.close)
 
     def abort(self) -> None:
         """Drop the partial file."""
-        try:
-            self._file.close()
-        finally:
-            self._atomic.discard()
+        self._atomic.discard(self._file.close)
 
     def __enter__(self) -> PdfWriter:
         return self
