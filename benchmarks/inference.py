@@ -16,6 +16,7 @@ benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import subprocess
@@ -180,17 +181,21 @@ def print_accuracy(results: list[dict], model_dir: Path) -> None:
               f"{r['pit_ks'] / fp32['pit_ks'] - 1:>+8.2%}{r['crps']:>9.5f}{r['eta']:>7.2f}")
 
 
-def peak_rss_of_predict(rows: int, model_dir: Path, work: Path, extra: list[str]) -> float:
+def peak_rss_of_predict(rows: int, model_dir: Path, work: Path, extra: list[str],
+                        env: dict | None = None) -> float:
     """Peak RSS (MB) of a `nncz predict` subprocess on a generated table of ``rows`` rows."""
     table_path = work / f"in_{rows}.parquet"
     if not table_path.exists():
         write_parquet_rows(table_path, rows)
+    # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts at its parent's RSS at fork
     command = [sys.executable, "-c",
-               "import resource,sys; from nncz.cli import main; "
+               "import sys; from nncz.cli import main; "
                f"code = main(['-q','--threads','1','predict','{model_dir}','{table_path}',"
                f"'--output','{work}/out_{rows}.parquet','--overwrite'] + {extra!r}); "
-               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+               "print([l.split()[1] for l in open('/proc/self/status') if "
+               "l.startswith('VmHWM')][0]); sys.exit(code)"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True,
+                            env={**os.environ, **(env or {})}).stdout
     return int(output.strip().splitlines()[-1]) / 1024
 
 
@@ -209,8 +214,9 @@ def write_parquet_rows(path: Path, rows: int, block: int = 200_000) -> None:
     writer.close()
 
 
-def memory(sizes: list[int], with_pdf: bool) -> list[dict]:
-    """Peak RSS of `nncz predict` (default chunk size) at each size, in subprocesses."""
+def memory(sizes: list[int], with_pdf: bool, numba: bool = True) -> list[dict]:
+    """Peak RSS of `nncz predict` (default chunk size) at each size, in subprocesses;
+    ``numba=False`` runs them with ``NNCZ_NUMBA=0`` (torch products, numba not imported)."""
     results = []
     with tempfile.TemporaryDirectory() as work_dir:
         work = Path(work_dir)
@@ -218,8 +224,9 @@ def memory(sizes: list[int], with_pdf: bool) -> list[dict]:
         for rows in sizes:
             extra = ["--pdf-output", f"{work}/pdf_{rows}.h5"] if with_pdf else []
             start = time.perf_counter()
-            peak = peak_rss_of_predict(rows, work / "model", work, extra)
-            results.append({"rows": rows, "peak_mb": peak, "pdf": with_pdf,
+            peak = peak_rss_of_predict(rows, work / "model", work, extra,
+                                       None if numba else {"NNCZ_NUMBA": "0"})
+            results.append({"rows": rows, "peak_mb": peak, "pdf": with_pdf, "numba": numba,
                             "seconds": time.perf_counter() - start})
             for name in (f"out_{rows}.parquet", f"pdf_{rows}.h5", f"in_{rows}.parquet"):
                 (work / name).unlink(missing_ok=True)
@@ -228,9 +235,13 @@ def memory(sizes: list[int], with_pdf: bool) -> list[dict]:
 
 def print_memory(results: list[dict]) -> None:
     for r in results:
-        print(f"nncz predict peak RSS at {r['rows']:>11,} rows"
-              f"{' with --pdf-output' if r['pdf'] else '':<19}: {r['peak_mb']:>6,.0f} MB "
-              f"({r['seconds']:.0f} s)")
+        print(f"nncz predict peak RSS at {r['rows']:>11,} rows, {_variant(r):<32}: "
+              f"{r['peak_mb']:>6,.0f} MB ({r['seconds']:.0f} s)")
+
+
+def _variant(r: dict) -> str:
+    return ("with --pdf-output" if r["pdf"] else "products only") + (
+        "" if r.get("numba", True) else ", NNCZ_NUMBA=0")
 
 
 def machine() -> str:
@@ -239,7 +250,7 @@ def machine() -> str:
                   Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())
     load = Path("/proc/loadavg").read_text().split()[:3]
-    return (f"{model}, {len(__import__('os').sched_getaffinity(0))} cores, load average "
+    return (f"{model}, {len(os.sched_getaffinity(0))} cores, load average "
             f"{' '.join(load)} (shared with other jobs when above the core count)")
 
 
@@ -267,7 +278,7 @@ def readme_table(report: dict) -> str:
         base = report["memory"][0]["peak_mb"]
         lines += ["", "| `nncz predict` (default chunk) | rows | peak RSS MB | vs 1e5 rows |",
                   "|---|---:|---:|---:|"]
-        lines += [f"| {'with --pdf-output' if r['pdf'] else 'products only'} | {r['rows']:,} | "
+        lines += [f"| {_variant(r)} | {r['rows']:,} | "
                   f"{r['peak_mb']:,.0f} | {r['peak_mb'] / base:.2f} |" for r in report["memory"]]
     if "training" in report:
         lines += ["", "| training step, busy competitor | OMP_WAIT_POLICY | samples/s | "
@@ -314,7 +325,8 @@ def main() -> None:
         print_accuracy(report["accuracy"], Path(model))
     if args.memory or args.all:
         sizes = [int(s) for s in args.sizes.split(",")]
-        report["memory"] = memory(sizes, False) + memory(sizes[:2], True)
+        report["memory"] = (memory(sizes, False) + memory(sizes[:2], True)
+                            + memory(sizes[1:2], False, numba=False))
         print_memory(report["memory"])
     if args.all:
         from training import compare_wait, print_rates
