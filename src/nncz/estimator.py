@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
+from nncz.bundle import fit_scaler, network_param_checks, network_train_config
 from nncz.calibrate import METHODS as CALIBRATIONS
 from nncz.calibrate import Calibration
 from nncz.cleaning import BadValuePolicy, clean_target
@@ -24,7 +25,7 @@ from nncz.losses import crps_nll_binned
 from nncz.metrics import evaluate
 from nncz.model import PRECISIONS, FoldedMLP, ResidualMLP, inference_copy
 from nncz.pdf import PRODUCT_COLUMNS
-from nncz.train import TrainConfig, predict_outputs, train_model
+from nncz.train import predict_outputs, train_model
 
 log = logging.getLogger("nncz")
 
@@ -147,14 +148,7 @@ class NNCEstimator(BaseEstimator):
         if not isinstance(self.grid, RedshiftGrid):
             raise ValueError(f"grid must be a RedshiftGrid, got {type(self.grid).__name__}")
         checks = {
-            "hidden": len(self.hidden) > 0 and all(int(h) >= 1 for h in self.hidden),
-            "dropout": 0 <= self.dropout < 1,
-            "lr": self.lr > 0, "weight_decay": self.weight_decay >= 0,
-            "batch_size": self.batch_size == "auto" or (
-                isinstance(self.batch_size, int | np.integer) and self.batch_size >= 2),
-            "max_epochs": int(self.max_epochs) >= 1, "patience": int(self.patience) >= 1,
-            "lr_patience": int(self.lr_patience) >= 0, "lr_factor": 0 < self.lr_factor < 1,
-            "clip_norm": self.clip_norm > 0,
+            **network_param_checks(self),
             "n_members": int(self.n_members) == self.n_members and self.n_members >= 1,
             "validation_fraction": 0 < self.validation_fraction < 1,
             "calibration": self.calibration in CALIBRATIONS,
@@ -163,12 +157,6 @@ class NNCEstimator(BaseEstimator):
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"NNCEstimator: invalid {name}={getattr(self, name)!r}")
-
-    def _train_config(self, seed: int) -> TrainConfig:
-        return TrainConfig(lr=self.lr, weight_decay=self.weight_decay,
-                           batch_size=self.batch_size_, max_epochs=int(self.max_epochs),
-                           patience=int(self.patience), lr_patience=int(self.lr_patience),
-                           lr_factor=self.lr_factor, clip_norm=self.clip_norm, seed=seed)
 
     def _new_policy(self) -> BadValuePolicy:
         if isinstance(self.bad_values, BadValuePolicy):
@@ -243,7 +231,7 @@ class NNCEstimator(BaseEstimator):
             member_dir = Path(checkpoint_dir) / f"member_{member}"
         history = train_model(
             model, loss, _tensor(x_train), torch.as_tensor(z_train), _tensor(x_val),
-            torch.as_tensor(z_val), self._train_config(seed), z_val=z_val, point_fn=point,
+            torch.as_tensor(z_val), network_train_config(self, seed), z_val=z_val, point_fn=point,
             checkpoint_dir=member_dir, verbose=self.verbose,
             fingerprint=f"{fingerprint}-member{member}")
         if len(history) > 1 and not any(r["val_loss"] < history[0]["val_loss"]
@@ -267,14 +255,14 @@ class NNCEstimator(BaseEstimator):
         return digest.hexdigest()[:32]
 
     def _fit_scaler(self, x_train: np.ndarray, features: list[str], source: str) -> None:
-        self.scaler_mean_ = x_train.mean(axis=0)
-        spread = x_train.std(axis=0)
+        self.scaler_mean_, scale = fit_scaler(x_train)
         names = self.policy_.feature_names(features)
-        constant = [name for name, s in zip(names, spread, strict=True) if not s > 0]
+        constant = [name for name, s in zip(names, x_train.std(axis=0), strict=True)
+                    if not s > 0]
         if constant:
             log.warning("%s: constant feature(s) %s carry no information (all values equal, or "
                         "all bad and filled)", source, constant)
-        self.scaler_scale_ = np.where(spread > 0, spread, 1.0).astype(np.float32)
+        self.scaler_scale_ = scale.astype(np.float32)
 
     def _hidden(self) -> tuple[int, ...]:
         return tuple(int(h) for h in self.hidden)

@@ -118,10 +118,9 @@ class Funnel:
         """JSON text of :meth:`to_dict`; also written (atomically) to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            path = Path(path)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text + "\n")
-            tmp.replace(path)
+            from nncz.io import atomic_write
+
+            atomic_write(Path(path), lambda temp: temp.write_text(text + "\n"))
         return text
 
     def __str__(self) -> str:
