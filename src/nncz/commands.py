@@ -249,9 +249,7 @@ def run_predict(args: argparse.Namespace) -> int:
             if n_rows == 0:  # suspect features: warned once, from the first chunk
                 check_features(chunk, estimator.features_, None,
                                f"{args.table} (its first {len(chunk)} rows)", training=False)
-            result = estimator.predict(chunk, calibrated=not args.uncalibrated,
-                                       return_pdf=pdf_file is not None, source=args.table)
-            products, pdf = result if pdf_file is not None else (result, None)
+            products = _predict_streaming_pdfs(estimator, chunk, args, pdf_file)
             products = pd.concat([chunk[keep].reset_index(drop=True),
                                   products.reset_index(drop=True)], axis=1)
             products = apply_cut_flags(products, chunk.reset_index(drop=True))
@@ -260,9 +258,6 @@ def run_predict(args: argparse.Namespace) -> int:
                 stream.append(products)
             else:
                 parts.append(products)
-            if pdf_file is not None:
-                pdf_file.append(estimator.grid.rebin(pdf, args.pdf_bins)[0] if args.pdf_bins
-                                else pdf)
         if n_rows == 0:
             parts = [_empty_products(estimator, args.table, keep)]
             if stream is not None:
@@ -295,6 +290,26 @@ def _input_chunks(args: argparse.Namespace, features: list[str], columns: list[s
 
     return model_input_chunks([args.table, *more], args.survey, features, args.chunk_rows,
                               keep)
+
+
+PDF_SLICE_ROWS = 65_536  # PDFs held at once with --pdf-output (65,536 x 400 float32: 100 MB)
+
+
+def _predict_streaming_pdfs(estimator, chunk: pd.DataFrame, args: argparse.Namespace,
+                            pdf_file) -> pd.DataFrame:
+    """Products of ``chunk``; with a PDF file, predicted in slices whose PDFs are appended at
+    once, so no more than :data:`PDF_SLICE_ROWS` PDFs are in memory."""
+    calibrated = not args.uncalibrated
+    if pdf_file is None:
+        return estimator.predict(chunk, calibrated=calibrated, source=args.table)
+    parts = []
+    for start in range(0, len(chunk), PDF_SLICE_ROWS):
+        products, pdf = estimator.predict(chunk.iloc[start : start + PDF_SLICE_ROWS],
+                                          calibrated=calibrated, return_pdf=True,
+                                          source=args.table)
+        pdf_file.append(estimator.grid.rebin(pdf, args.pdf_bins)[0] if args.pdf_bins else pdf)
+        parts.append(products)
+    return pd.concat(parts)
 
 
 def _pdf_writer(args, estimator, calibration: dict, run_id: str):
