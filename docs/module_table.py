@@ -1,4 +1,4 @@
-"""Rewrite the module table of docs/ARCHITECTURE.md from the tree (names, lines, first docstring line).
+"""Rewrite the module table of docs/ARCHITECTURE.md from the tree (names, lines, docstrings).
 
     python docs/module_table.py          # rewrites the table between the two marker lines
     python docs/module_table.py --check  # exit 1 if the table does not match the tree

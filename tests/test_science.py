@@ -9,10 +9,10 @@ import torch
 from conftest import FEATURES, synthetic_catalog
 from sklearn.base import clone
 
+from nncz.bundle import PROTECTED, _field_sha256
 from nncz.calibrate import Calibration
 from nncz.cleaning import BadValuePolicy
 from nncz.estimator import NNCEstimator, auto_batch_size
-from nncz.bundle import PROTECTED, _field_sha256
 from nncz.grid import RedshiftGrid
 from nncz.io import ModelFileError
 from nncz.losses import crps_binned
