@@ -1,7 +1,7 @@
 """The embedded default: `nncz demo` runs the whole chain offline on a mock universe it makes.
 
 mock universe -> spectroscopic sample -> LSDR10 dataset (12 features, 8:1:1 split) -> train NNC ->
-temperature scaling -> predict the test split -> evaluate (metrics + figures), all written under
+calibration -> predict the test split -> evaluate (metrics + figures), all written under
 one output directory whose path is printed at the end.
 """
 
@@ -95,6 +95,7 @@ def run_demo(out_dir: str | Path = "nncz_demo", n_galaxies: int = 1_000_000, see
     summary = {"metrics_test": report["overall"], "n_train": len(train),
                "n_validation": len(validation), "n_test": len(test),
                "epochs": len(estimator.history_), "temperature": estimator.temperature_,
+               "calibration": estimator.calibration_.method,
                "pit_ks_validation_uncalibrated": estimator.metrics_["pit_ks_uncalibrated"],
                "spec_funnel": spec_funnel.to_dict(), "dataset_funnel": funnel.to_dict(),
                "seconds": time.perf_counter() - started}
@@ -138,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
           f"eta {metrics['eta']:.2f}%, bias {metrics['bias']:.2e}, CRPS {metrics['crps']:.4f}, "
           f"PIT KS {metrics['pit_ks']:.3f} (validation, uncalibrated "
           f"{summary['pit_ks_validation_uncalibrated']:.3f}), "
-          f"T = {summary['temperature']:.3f}")
+          f"calibration {summary['calibration']} (T = {summary['temperature']:.3f})")
     print(f"demo finished in {summary['seconds'] / 60:.1f} min; results in "
           f"{Path(args.output).resolve()} (summary.json, report/)")
     return 0
