@@ -11,12 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
-from adv_fixtures import FEATURES, TRAIN_OPTIONS, assert_error, cli, snapshot, workspace
-
-
-@pytest.fixture(scope="module")
-def ws():
-    return workspace()
+from adv_fixtures import FEATURES, TRAIN_OPTIONS, assert_error, cli, snapshot
 
 
 def _edit_json(model, edit):

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from adv_fixtures import FEATURES, assert_error, catalog_args, cli, snapshot, workspace
-
-
-@pytest.fixture(scope="module")
-def ws():
-    return workspace()
+from adv_fixtures import FEATURES, assert_error, catalog_args, cli, snapshot
 
 
 def _base(verb: str, ws, tmp):
