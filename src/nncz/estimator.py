@@ -14,7 +14,13 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
-from nncz.bundle import fit_scaler, network_param_checks, network_train_config
+from nncz.bundle import (
+    fit_scaler,
+    load_bundle,
+    network_param_checks,
+    network_train_config,
+    save_bundle,
+)
 from nncz.calibrate import METHODS as CALIBRATIONS
 from nncz.calibrate import Calibration
 from nncz.cleaning import BadValuePolicy, clean_target
@@ -428,16 +434,12 @@ class NNCEstimator(BaseEstimator):
     # --------------------------------------------------------- save / load
     def save(self, directory: str | Path) -> Path:
         """Write the model bundle: weights (safetensors) and a JSON of everything else."""
-        from nncz.bundle import save_bundle
-
         self._check_fitted()
         return save_bundle(self, directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> NNCEstimator:
         """Rebuild and verify an estimator saved by :meth:`save` (no pickle)."""
-        from nncz.bundle import load_bundle
-
         return load_bundle(cls, directory)
 
 
