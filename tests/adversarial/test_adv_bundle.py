@@ -11,7 +11,12 @@ import shutil
 
 import numpy as np
 import pytest
-from adv_fixtures import FEATURES, TRAIN_OPTIONS, assert_error, cli, snapshot
+from adv_fixtures import FEATURES, TRAIN_OPTIONS, assert_error, cli, snapshot, workspace
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return workspace()
 
 
 def _edit_json(model, edit):

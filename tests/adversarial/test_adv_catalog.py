@@ -14,10 +14,16 @@ from adv_fixtures import (
     cli,
     leftovers,
     snapshot,
+    workspace,
 )
 
 from nncz.catalog import read_pdfs
 from nncz.crossmatch import match_sky
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return workspace()
 
 
 def _read(out):

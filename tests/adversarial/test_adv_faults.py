@@ -17,7 +17,13 @@ from adv_fixtures import (
     cli,
     leftovers,
     snapshot,
+    workspace,
 )
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return workspace()
 
 
 def _deny(*args, **kwargs):

@@ -15,9 +15,16 @@ from adv_fixtures import (
     catalog_args,
     cli,
     snapshot,
+    workspace,
 )
 
 from nncz.io import read_table
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return workspace()
+
 
 BAD_FILES = {
     "missing": ("nope.parquet", "no such file"),

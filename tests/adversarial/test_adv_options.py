@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from adv_fixtures import FEATURES, assert_error, catalog_args, cli, snapshot
+from adv_fixtures import FEATURES, assert_error, catalog_args, cli, snapshot, workspace
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return workspace()
 
 
 def _base(verb: str, ws, tmp):

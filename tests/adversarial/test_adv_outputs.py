@@ -13,7 +13,13 @@ from adv_fixtures import (
     catalog_args,
     cli,
     snapshot,
+    workspace,
 )
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return workspace()
 
 
 @pytest.fixture

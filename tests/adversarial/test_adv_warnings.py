@@ -12,10 +12,16 @@ from adv_fixtures import (
     cli,
     tiny_catalog,
     warnings_of,
+    workspace,
 )
 
 from nncz.io import read_table
 from nncz.validate import feature_warnings
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return workspace()
 
 
 def _train(path, out, features=FEATURES, *extra):
