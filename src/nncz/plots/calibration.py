@@ -1,4 +1,4 @@
-"""PIT histograms before and after calibration (method Figure 5, ``nncz evaluate``).
+"""PIT histograms before and after calibration (method Figure 5, ``nncz evaluate``)."""
 
 from __future__ import annotations
 
