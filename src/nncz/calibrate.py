@@ -179,18 +179,19 @@ class Calibration:
     Parameters
     ----------
     method : str
-        ``"crps"``: one temperature minimising the validation CRPS (default); ``"nll"``: one
-        temperature minimising the NLL of the true bin (the method's choice); ``"pit"``: T = 1,
-        then the PIT map of Bordoloi et al. (2010) fitted on the validation PITs (corrects a
-        humped or skewed PIT histogram that no temperature can, e.g. an ensemble's linear pool);
-        ``"none"``: PDFs as the network gives them.
+        ``"pit"`` (the estimator's default): T = 1, then the PIT map of Bordoloi et al. (2010)
+        fitted on the validation PITs (corrects a humped or skewed PIT histogram that no
+        temperature can, e.g. an ensemble's linear pool; below :data:`MIN_PIT_ROWS` rows a CRPS
+        temperature is fitted instead and ``method`` becomes ``"crps"``); ``"crps"``: one
+        temperature minimising the validation CRPS; ``"nll"``: one temperature minimising the
+        NLL of the true bin (the method's choice); ``"none"``: PDFs as the network gives them.
     temperature : float
         Fitted temperature (1 for ``pit`` and ``none``).
     pit_x, pit_y : list of float, optional
         Knots of the PIT map (``pit`` only).
     """
 
-    method: str = "crps"
+    method: str = "pit"
     temperature: float = 1.0
     pit_x: list[float] | None = None
     pit_y: list[float] | None = None
