@@ -68,21 +68,37 @@ class BadValuePolicy:
                 self.indicator_features_.append(column)
         return self
 
-    def transform(self, table: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Feature matrix (N, n_features + n_indicators) float32 and a per-row 'had bad' mask."""
-        columns, any_bad = [], np.zeros(len(table), dtype=bool)
-        indicators = []
-        for column in features:
+    def bad_matrix(self, table: pd.DataFrame, features: list[str]) -> np.ndarray:
+        """(N, n_features) bool: True where a feature value is bad."""
+        if not features:
+            return np.zeros((len(table), 0), dtype=bool)
+        return np.column_stack([self.bad_mask(table[c].to_numpy(dtype=np.float64), c)
+                                for c in features])
+
+    def usable_rows(self, bad: np.ndarray) -> np.ndarray:
+        """Rows whose features can be used, from :meth:`bad_matrix`: under ``drop`` no value may
+        be bad, under ``fill`` at least one must be good (the others are filled)."""
+        if not bad.shape[1]:
+            return np.ones(len(bad), dtype=bool)
+        return ~bad.any(axis=1) if self.mode == "drop" else ~bad.all(axis=1)
+
+    def transform(self, table: pd.DataFrame, features: list[str],
+                  bad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Feature matrix (N, n_features + n_indicators) float32 and a per-row 'had bad' mask.
+
+        ``bad`` is :meth:`bad_matrix` of the same rows, when the caller has it already.
+        """
+        bad = self.bad_matrix(table, features) if bad is None else bad
+        columns, indicators = [], []
+        for k, column in enumerate(features):
             values = table[column].to_numpy(dtype=np.float64)
-            bad = self.bad_mask(values, column)
-            any_bad |= bad
             if self.mode == "fill":
-                values = np.where(bad, self.fill_values_.get(column, 0.0), values)
+                values = np.where(bad[:, k], self.fill_values_.get(column, 0.0), values)
                 if column in self.indicator_features_:
-                    indicators.append(bad.astype(np.float64))
+                    indicators.append(bad[:, k].astype(np.float64))
             columns.append(values)
         matrix = np.column_stack(columns + indicators) if columns else np.empty((len(table), 0))
-        return matrix.astype(np.float32), any_bad
+        return matrix.astype(np.float32), bad.any(axis=1)
 
     def feature_names(self, features: list[str]) -> list[str]:
         """Names of the columns :meth:`transform` returns."""

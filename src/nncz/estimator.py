@@ -286,7 +286,7 @@ class NNCEstimator(BaseEstimator):
     def _clean_training(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
         keep = clean_target(table[self.target_].to_numpy(), self.grid.z_min, self.grid.z_max,
                             f"{self.target_} ({name})")
-        unusable = ~self.valid_rows(table[keep], policy=self.policy_)
+        unusable = ~self.valid_rows(table[keep])
         if unusable.any():
             bad_counts = self.policy_.report(table[keep], self.features_)
             log.warning("%s: dropping %d of %d rows with unusable features %s", name,
@@ -310,30 +310,26 @@ class NNCEstimator(BaseEstimator):
         """The fitted temperature (1.0 when the calibration has none)."""
         return float(self.calibration_.temperature)
 
-    def bad_value_mask(self, table: pd.DataFrame, policy: BadValuePolicy | None = None
-                       ) -> np.ndarray:
+    def bad_value_mask(self, table: pd.DataFrame) -> np.ndarray:
         """(N, n_features) bool: True where a feature value is bad under the model's policy."""
-        policy = policy or self.policy_
-        if not self.features_:
-            return np.zeros((len(table), 0), dtype=bool)
-        return np.column_stack([policy.bad_mask(table[c].to_numpy(np.float64), c)
-                                for c in self.features_])
+        return self.policy_.bad_matrix(table, self.features_)
 
-    def valid_rows(self, table: pd.DataFrame, policy: BadValuePolicy | None = None) -> np.ndarray:
-        """True where a row's features can be used: under ``drop`` none may be bad, under
-        ``fill`` at least one must be good (the rest are filled and flagged)."""
-        policy = policy or self.policy_
-        bad = self.bad_value_mask(table, policy)
-        if not bad.shape[1]:
-            return np.ones(len(table), dtype=bool)
-        return ~bad.any(axis=1) if policy.mode == "drop" else ~bad.all(axis=1)
+    def valid_rows(self, table: pd.DataFrame) -> np.ndarray:
+        """True where a row's features can be used (see ``BadValuePolicy.usable_rows``)."""
+        return self.policy_.usable_rows(self.bad_value_mask(table))
 
     def _scale(self, x: np.ndarray) -> np.ndarray:
         return (x - self.scaler_mean_) / self.scaler_scale_
 
     def _standardised(self, table: pd.DataFrame) -> np.ndarray:
-        x, _ = self.policy_.transform(table, self.features_)
-        return self._scale(x).astype(np.float32)
+        return self._inputs(table)[0]
+
+    def _inputs(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Standardised features (N, n_inputs) float32 and the bad-value matrix (N, n_features),
+        the bad values computed once."""
+        bad = self.bad_value_mask(table)
+        x, _ = self.policy_.transform(table, self.features_, bad)
+        return self._scale(x).astype(np.float32), bad
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
@@ -372,8 +368,13 @@ class NNCEstimator(BaseEstimator):
     def predict_pdf(self, table: pd.DataFrame, calibrated: bool = True,
                     source: str = "input table") -> np.ndarray:
         """PDFs (N, n_bins) float32, calibrated unless ``calibrated=False``; rows that cannot
-        be predicted are NaN."""
-        _, pdf = self.predict(table, calibrated=calibrated, return_pdf=True, source=source)
+        be predicted are NaN. No products are computed (use :meth:`predict` for both)."""
+        self._check_fitted()
+        require_columns(table, self.features_, source)
+        x, bad = self._inputs(table)
+        pdf = member_pdf(self._inference_models(), x,
+                         self.calibration_ if calibrated else None)
+        pdf[~self.policy_.usable_rows(bad)] = np.nan
         return pdf
 
     def predict(
@@ -417,11 +418,11 @@ class NNCEstimator(BaseEstimator):
                        pdf_out: np.ndarray | None = None) -> pd.DataFrame:
         """Products of ``chunk``; its PDFs are written into ``pdf_out`` (len(chunk), n_bins)
         when given (no (chunk, n_bins) array is made otherwise)."""
-        x, any_bad = self.policy_.transform(chunk, self.features_)  # once per chunk
-        values = predict_arrays(self._inference_models(precision),
-                                self._scale(x).astype(np.float32),
+        x, bad = self._inputs(chunk)  # bad values found once per chunk
+        values = predict_arrays(self._inference_models(precision), x,
                                 self.calibration_ if calibrated else None, self.grid, pdf_out)
-        invalid = ~self.valid_rows(chunk)
+        invalid = ~self.policy_.usable_rows(bad)
+        any_bad = bad.any(axis=1)
         values[invalid] = np.nan
         if pdf_out is not None:
             pdf_out[invalid] = np.nan

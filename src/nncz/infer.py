@@ -47,14 +47,15 @@ def batch_pdf(models: list[nn.Module], x: np.ndarray,
     return pdf if calibration is None else calibration.apply(pdf)
 
 
-def member_pdf(models: list[nn.Module], x: np.ndarray,
+def member_pdf(models: list[nn.Module], x: np.ndarray, calibration: Calibration | None = None,
                batch_rows: int = BATCH_ROWS) -> np.ndarray:
-    """Raw PDFs (N, n_bins) float32: the mean of the members' softmax outputs."""
+    """PDFs (N, n_bins) float32: the mean of the members' softmax outputs, then ``calibration``
+    (None: raw), batch by batch."""
     if not len(x):
-        return batch_pdf(models, x, None)
+        return batch_pdf(models, x, calibration)
     out = None
     for start in range(0, len(x), batch_rows):
-        pdf = batch_pdf(models, x[start : start + batch_rows], None)
+        pdf = batch_pdf(models, x[start : start + batch_rows], calibration)
         if out is None:
             out = np.empty((len(x), pdf.shape[1]), dtype=np.float32)
         out[start : start + len(pdf)] = pdf
