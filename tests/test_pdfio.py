@@ -11,7 +11,7 @@ def test_round_trip_keeps_pdfs_and_the_calibration_record(tmp_path):
     grid = RedshiftGrid(0, 2, 40)
     calibrated = apply_temperature(rng.normal(scale=2.0, size=(50, 40)), 1.7)
     record = {"method": "crps", "temperature": 1.7, "pit_x": None, "pit_y": None}
-    path = write_pdfs(tmp_path / "p.h5", PDFSet(calibrated, grid, 1.7, calibration=record))
+    path = write_pdfs(tmp_path / "p.h5", PDFSet(calibrated, grid, calibration=record))
     back = read_pdfs(path)
     assert back.grid == grid and back.temperature == pytest.approx(1.7) and back.calibrated
     assert back.calibration == record and back.native_n_bins == 40

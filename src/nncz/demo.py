@@ -85,8 +85,7 @@ def run_demo(out_dir: str | Path = "nncz_demo", n_galaxies: int = 1_000_000, see
     predictions = predictions.join(products.reset_index(drop=True))
     write_table(predictions, out / "predictions.parquet",
                 meta={"grid": estimator.grid.to_dict(), "temperature": estimator.temperature_})
-    pdfs = PDFSet(pdf, estimator.grid, estimator.temperature_,
-                  calibration=estimator.calibration_.to_dict())
+    pdfs = PDFSet(pdf, estimator.grid, calibration=estimator.calibration_.to_dict())
     write_pdfs(out / "pdfs.h5", pdfs)
 
     log.info("[5/5] evaluating")

@@ -25,7 +25,7 @@ import numpy as np
 
 from nncz import __version__
 from nncz.grid import RedshiftGrid
-from nncz.paths import AtomicPath, atomic_write
+from nncz.paths import AtomicPath
 
 
 @dataclass
@@ -34,11 +34,15 @@ class PDFSet:
 
     pdf: np.ndarray
     grid: RedshiftGrid
-    temperature: float = 1.0
     calibrated: bool = True
     calibration: dict = field(default_factory=dict)
     native_n_bins: int | None = None
     run_id: str = ""
+
+    @property
+    def temperature(self) -> float:
+        """The temperature of the calibration record (1.0 if it has none)."""
+        return float(self.calibration.get("temperature", 1.0))
 
 
 def _attributes(grid: RedshiftGrid, calibrated: bool, calibration: dict,
@@ -106,23 +110,16 @@ class PdfFileWriter:
 
 
 def write_pdfs(path: str | Path, pdfs: PDFSet, chunk_rows: int = 65536) -> Path:
-    """Write ``pdfs`` to an HDF5 file atomically (gzip-compressed, chunked by rows)."""
-    import h5py
-
-    calibration = pdfs.calibration or ({"method": "temperature",
-                                        "temperature": float(pdfs.temperature)}
-                                       if pdfs.calibrated else {})
-
-    def write(temp: Path) -> None:
-        with h5py.File(temp, "w") as handle:
-            n_rows = max(1, min(chunk_rows, len(pdfs.pdf)))
-            handle.create_dataset("pdf", data=np.asarray(pdfs.pdf, np.float32),
-                                  chunks=(n_rows, pdfs.grid.n_bins), compression="gzip",
-                                  compression_opts=1, shuffle=True)
-            handle.attrs.update(_attributes(pdfs.grid, pdfs.calibrated, calibration,
-                                            pdfs.native_n_bins, pdfs.run_id))
-
-    return atomic_write(path, write)
+    """Write ``pdfs`` to an HDF5 file atomically, through :class:`PdfFileWriter`."""
+    writer = PdfFileWriter(path, pdfs.grid, pdfs.calibrated, pdfs.calibration,
+                           pdfs.native_n_bins, max(1, min(chunk_rows, len(pdfs.pdf))),
+                           pdfs.run_id)
+    try:
+        writer.append(pdfs.pdf)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
 def read_pdfs(path: str | Path) -> PDFSet:
@@ -150,7 +147,9 @@ def read_pdfs(path: str | Path) -> PDFSet:
         raise ValueError(f"{path}: dataset 'pdf' has shape {pdf.shape}, the grid "
                          f"{grid.n_bins} bins")
     calibration = json.loads(attrs.get("calibration", "{}") or "{}")
-    return PDFSet(pdf=pdf, grid=grid, temperature=float(attrs.get("temperature", 1.0)),
+    if not calibration and float(attrs.get("temperature", 1.0)) != 1.0:  # older files
+        calibration = {"method": "temperature", "temperature": float(attrs["temperature"])}
+    return PDFSet(pdf=pdf, grid=grid,
                   calibrated=bool(attrs.get("calibrated", True)), calibration=calibration,
                   native_n_bins=int(attrs.get("native_n_bins", grid.n_bins)),
                   run_id=str(attrs.get("run_id", "")))
