@@ -303,10 +303,8 @@ def _predict_streaming_pdfs(estimator, chunk: pd.DataFrame, args: argparse.Names
     if pdf_file is None:
         return estimator.predict(chunk, calibrated=calibrated, source=args.table)
     parts = []
-    for start in range(0, len(chunk), PDF_SLICE_ROWS):
-        products, pdf = estimator.predict(chunk.iloc[start : start + PDF_SLICE_ROWS],
-                                          calibrated=calibrated, return_pdf=True,
-                                          source=args.table)
+    for products, pdf in estimator.iter_predict(chunk, calibrated=calibrated, return_pdf=True,
+                                                chunk_rows=PDF_SLICE_ROWS, source=args.table):
         pdf_file.append(estimator.grid.rebin(pdf, args.pdf_bins)[0] if args.pdf_bins else pdf)
         parts.append(products)
     return pd.concat(parts)

@@ -85,7 +85,7 @@ def test_ctrl_c_during_predict_leaves_no_output(ws, tmp_path, monkeypatch, verb)
     from nncz.estimator import NNCEstimator
 
     calls = {"n": 0}
-    original = NNCEstimator.predict
+    original = NNCEstimator._predict_chunk  # called once per chunk by every prediction path
 
     def predict_then_interrupt(self, *args, **kwargs):
         calls["n"] += 1
@@ -93,7 +93,7 @@ def test_ctrl_c_during_predict_leaves_no_output(ws, tmp_path, monkeypatch, verb)
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(NNCEstimator, "predict", predict_then_interrupt)
+    monkeypatch.setattr(NNCEstimator, "_predict_chunk", predict_then_interrupt)
     result = cli(*_verb(verb, ws, tmp_path), "--chunk-rows", "50")
     assert result.code == 130 and "interrupted" in result.err and "Traceback" not in result.err
     assert calls["n"] == 3  # really interrupted mid-stream
@@ -217,7 +217,7 @@ def test_sigterm_during_predict_is_like_ctrl_c(ws, tmp_path, monkeypatch):
 
     from nncz.estimator import NNCEstimator
 
-    original = NNCEstimator.predict
+    original = NNCEstimator._predict_chunk  # called once per chunk by every prediction path
     calls = {"n": 0}
 
     def predict_then_terminate(self, *args, **kwargs):
@@ -226,7 +226,7 @@ def test_sigterm_during_predict_is_like_ctrl_c(ws, tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGTERM)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(NNCEstimator, "predict", predict_then_terminate)
+    monkeypatch.setattr(NNCEstimator, "_predict_chunk", predict_then_terminate)
     result = cli(*_verb("predict_pdf", ws, tmp_path), "--chunk-rows", "50")
     assert result.code == 143 and "terminated" in result.err and "Traceback" not in result.err
     assert not list(tmp_path.iterdir())
