@@ -96,8 +96,7 @@ def run_nncz(ds: PeerDataset, args: argparse.Namespace, outdir: Path) -> dict[st
             "qp_file": str(path),
             "n_train": len(train),
             "predict_s": predict_s + time.perf_counter() - start,
-            "epochs": [sum(r["member"] == k for r in model.history_)
-                       for k in range(args.ensemble)],
+            "epochs": model.epochs_,
             "temperature": calibration.temperature,
             "features": columns,
             "calibration": calibration.to_dict(),

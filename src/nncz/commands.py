@@ -156,8 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
     estimator.save(args.output)
     _clear_checkpoints(checkpoint)
     metrics = estimator.metrics_
-    epochs = [sum(r["member"] == k for r in estimator.history_) for k in range(args.ensemble)]
-    print(f"model written to {args.output}: {'+'.join(map(str, epochs))} epochs, batch "
+    print(f"model written to {args.output}: {'+'.join(map(str, estimator.epochs_))} epochs, batch "
           f"{estimator.batch_size_}, calibration {estimator.calibration_.method} "
           f"(T = {estimator.temperature_:.3f}); validation sigma_NMAD "
           f"{metrics['sigma_nmad']:.4f}, eta {metrics['eta']:.2f}%, CRPS "

@@ -306,6 +306,12 @@ class NNCEstimator(BaseEstimator):
 
     # ------------------------------------------------------------- predict
     @property
+    def epochs_(self) -> list[int]:
+        """Epochs each member trained for (from ``history_``, whose records carry ``member``)."""
+        return [sum(r.get("member", 0) == k for r in self.history_)
+                for k in range(len(self.members_))]
+
+    @property
     def temperature_(self) -> float:
         """The fitted temperature (1.0 when the calibration has none)."""
         return float(self.calibration_.temperature)
