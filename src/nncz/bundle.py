@@ -166,18 +166,17 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
     if config["format"] == "nncz-model-1":
         settings = _settings_v1(config)
     try:
+        policy = BadValuePolicy.from_dict(fields.get("bad_values"))
+    except (TypeError, ValueError) as error:
+        raise fields.fail("bad_values", str(error)) from None
+    try:
         estimator = cls(grid=grid, hidden=hidden, dropout=dropout, activation=activation,
-                        bad_values="fill", verbose=False, **settings)
-        estimator.set_params(verbose=False)
+                        bad_values=policy.mode, verbose=False, **settings)
     except TypeError as error:
         raise fields.fail("settings", str(error)) from None
     estimator.features_, estimator.target_ = features, str(fields.get("target"))
-    try:
-        estimator.policy_ = BadValuePolicy.from_dict(fields.get("bad_values"))
-    except (TypeError, ValueError) as error:
-        raise fields.fail("bad_values", str(error)) from None
-    estimator.bad_values = estimator.policy_.mode
-    if estimator.policy_.feature_names(features) != inputs:
+    estimator.policy_ = policy
+    if policy.feature_names(features) != inputs:
         raise fields.fail("input_columns", "disagrees with features and bad_values")
     estimator.scaler_mean_ = fields.vector("scaler", "mean", len(inputs))
     estimator.scaler_scale_ = fields.vector("scaler", "scale", len(inputs), positive=True)
@@ -189,8 +188,8 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
         estimator.calibration_ = Calibration.from_dict(calibration, f"{config_path}: calibration")
     except (TypeError, ValueError) as error:
         raise ModelFileError(str(error)) from None
-    estimator.batch_size_ = int(config.get("batch_size_used", settings.get("batch_size", 4096)
-                                           if settings.get("batch_size") != "auto" else 4096))
+    batch = settings.get("batch_size", 4096)  # format 1 has no batch_size_used
+    estimator.batch_size_ = int(config.get("batch_size_used", 4096 if batch == "auto" else batch))
     estimator.metrics_ = config.get("metrics_validation", {})
     estimator.history_ = config.get("history", [])
     estimator.members_ = _load_members(fields, directory, config, len(inputs), grid, hidden,
