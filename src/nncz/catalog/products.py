@@ -16,10 +16,10 @@ import pandas as pd
 
 from nncz.catalog.config import LEVELS, CatalogConfig
 from nncz.catalog.levels import assign_levels
-from nncz.catalog.pdfstore import quantise
 from nncz.catalog.sources import SkyChunk
 from nncz.grid import RedshiftGrid
 from nncz.pdf import PRODUCT_COLUMNS, pdf_products
+from nncz.pdfio import quantise
 
 __all__ = ["MAIN_COLUMNS", "ModelLike", "ModelSet", "ChunkResult", "process_chunk",
            "empty_main"]
