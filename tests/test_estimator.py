@@ -114,3 +114,33 @@ def test_seeded_training_is_reproducible():
     a = small_estimator(max_epochs=2).fit(train, FEATURES)
     b = small_estimator(max_epochs=2).fit(train, FEATURES)
     np.testing.assert_array_equal(a.predict_pdf(train), b.predict_pdf(train))
+
+
+def test_colours_are_derived_inside_the_model_and_missing_with_a_bad_magnitude(tmp_path):
+    bands = [f"mag_{b}" for b in "ugriz"]
+    train = synthetic_catalog(800, seed=6)
+    train.loc[train.index[::9], "mag_u"] = 99.0
+    estimator = small_estimator(max_epochs=2, colours=bands).fit(train, FEATURES)
+    colours = ["mag_u-mag_g", "mag_g-mag_r", "mag_r-mag_i", "mag_i-mag_z"]
+    assert estimator.model_features_ == [*FEATURES, *colours]
+    assert estimator.policy_.indicator_features_ == ["mag_u", "mag_u-mag_g"]
+    test = train.head(10)[FEATURES]  # the magnitudes alone are enough to predict
+    bad = estimator.bad_value_mask(test)
+    u_missing = (test.mag_u == 99.0).to_numpy()
+    assert u_missing.any() and bad.shape == (10, len(FEATURES) + 4)
+    np.testing.assert_array_equal(bad[:, len(FEATURES)], u_missing)  # u-g is bad with u
+    assert not bad[:, len(FEATURES) + 1:].any()
+    estimator.save(tmp_path / "model")
+    loaded = NNCEstimator.load(tmp_path / "model")
+    assert list(loaded.colours) == bands
+    np.testing.assert_array_equal(loaded.predict_pdf(test), estimator.predict_pdf(test))
+    config = json.loads((tmp_path / "model" / "nncz_model.json").read_text())
+    assert config["features"] == FEATURES and "mag_u-mag_g__missing" in config["input_columns"]
+
+
+def test_colours_must_be_features():
+    train = synthetic_catalog(300, seed=7)
+    with pytest.raises(ValueError, match="colours.*not among the features"):
+        small_estimator(colours=["mag_u", "mag_y"]).fit(train, FEATURES)
+    with pytest.raises(ValueError, match="invalid colours"):
+        small_estimator(colours=["mag_u"]).fit(train, FEATURES)

@@ -65,7 +65,7 @@ def bundle_dict(estimator: Any) -> dict:
                      "numpy": np.__version__},
         "features": list(estimator.features_),
         "target": estimator.target_,
-        "input_columns": estimator.policy_.feature_names(estimator.features_),
+        "input_columns": estimator.policy_.feature_names(estimator.model_features_),
         "grid": estimator.grid.to_dict(),
         "architecture": {"hidden": [int(h) for h in estimator.hidden],
                          "dropout": estimator.dropout, "activation": estimator.activation},
@@ -176,7 +176,7 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
         raise fields.fail("settings", str(error)) from None
     estimator.features_, estimator.target_ = features, str(fields.get("target"))
     estimator.policy_ = policy
-    if policy.feature_names(features) != inputs:
+    if policy.feature_names(estimator.model_features_) != inputs:
         raise fields.fail("input_columns", "disagrees with features and bad_values")
     estimator.scaler_mean_ = fields.vector("scaler", "mean", len(inputs))
     estimator.scaler_scale_ = fields.vector("scaler", "scale", len(inputs), positive=True)

@@ -88,6 +88,14 @@ class NNCEstimator(BaseEstimator):
     bad_values : str or BadValuePolicy
         ``"fill"`` (default: bad values are filled and flagged, so a row is answered while any
         of its features is usable) or ``"drop"`` (see :mod:`nncz.cleaning`).
+    colours : sequence of str
+        Magnitude features in wavelength order (e.g. ``("mag_u", "mag_g", "mag_r")``): the
+        differences of adjacent ones are added as features ``"<blue>-<red>"``, computed inside
+        ``fit`` and every prediction from the magnitudes, so a model bundle needs only the
+        magnitudes. A colour is a bad value (filled and flagged under ``fill``) where either
+        magnitude is bad under the bad-value policy (a non-detection of 99, NaN, ...). Default
+        none. On RAIL's DC2 training file adding ugrizy colours to magnitudes + errors lowered
+        sigma_NMAD on a hold-out (benchmarks/dc2_factors.py, README).
     validation_fraction : float
         Share of the training table held out for early stopping and calibration when ``fit``
         gets no validation table.
@@ -123,6 +131,7 @@ class NNCEstimator(BaseEstimator):
         seed: int = 0,
         n_members: int = 1,
         bad_values: str | BadValuePolicy = "fill",
+        colours: Sequence[str] = (),
         validation_fraction: float = 0.1,
         calibration: str = "pit",
         nll_weight: float = 1e-3,
@@ -143,6 +152,7 @@ class NNCEstimator(BaseEstimator):
         self.seed = seed
         self.n_members = n_members
         self.bad_values = bad_values
+        self.colours = colours
         self.validation_fraction = validation_fraction
         self.calibration = calibration
         self.nll_weight = nll_weight
@@ -159,6 +169,8 @@ class NNCEstimator(BaseEstimator):
             "validation_fraction": 0 < self.validation_fraction < 1,
             "calibration": self.calibration in CALIBRATIONS,
             "nll_weight": self.nll_weight >= 0,
+            "colours": (not isinstance(self.colours, str) and len(self.colours) != 1
+                        and len(set(self.colours)) == len(self.colours)),
         }
         for name, ok in checks.items():
             if not ok:
@@ -190,15 +202,18 @@ class NNCEstimator(BaseEstimator):
         if target in features:
             raise ValueError(f"{source}: the target column {target!r} is also a feature")
         require_columns(table, [*features, target], source)
+        self._check_colours(features)
         train_table, val_table = self._split(table, validation, features, target)
         self.features_, self.target_ = features, target
         self.policy_ = self._new_policy()
         train_table = self._clean_training(train_table, f"training rows of {source}")
         val_table = self._clean_training(val_table, "validation rows" + (
             "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
-        self.policy_.fit(train_table, features)
-        x_train, _ = self.policy_.transform(train_table, features)
-        self._fit_scaler(x_train, features, source)
+        columns = self.model_features_
+        train_columns = self._with_colours(train_table)
+        self.policy_.fit(train_columns, columns)
+        x_train, _ = self.policy_.transform(train_columns, columns)
+        self._fit_scaler(x_train, columns, source)
         self.batch_size_ = (auto_batch_size(len(x_train)) if self.batch_size == "auto"
                             else int(self.batch_size))
         z_train = train_table[target].to_numpy(np.float32)
@@ -273,6 +288,33 @@ class NNCEstimator(BaseEstimator):
     def _hidden(self) -> tuple[int, ...]:
         return tuple(int(h) for h in self.hidden)
 
+    def _check_colours(self, features: list[str]) -> None:
+        """The colour bands must be features; their colour names must not be."""
+        absent = [band for band in self.colours if band not in features]
+        if absent:
+            raise ValueError(f"NNCEstimator: colours {absent} are not among the features")
+        clash = [name for name in colour_names(self.colours) if name in features]
+        if clash:
+            raise ValueError(f"NNCEstimator: colour feature(s) {clash} clash with feature names")
+
+    @property
+    def model_features_(self) -> list[str]:
+        """The columns the bad-value policy and the network see (before the ``__missing``
+        indicators): ``features_``, then the colours of adjacent ``colours``."""
+        return [*self.features_, *colour_names(self.colours)]
+
+    def _with_colours(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``table[features_]`` plus the colour columns (NaN where a magnitude is bad)."""
+        if not len(self.colours):
+            return table
+        out = table[self.features_].copy()
+        for blue, red in colour_pairs(self.colours):
+            mag_blue = table[blue].to_numpy(np.float64)
+            mag_red = table[red].to_numpy(np.float64)
+            bad = self.policy_.bad_mask(mag_blue, blue) | self.policy_.bad_mask(mag_red, red)
+            out[f"{blue}-{red}"] = np.where(bad, np.nan, mag_blue - mag_red)
+        return out
+
     def _split(self, table, validation, features, target):
         if isinstance(validation, pd.DataFrame):
             require_columns(validation, [*features, target], "validation table")
@@ -317,8 +359,9 @@ class NNCEstimator(BaseEstimator):
         return float(self.calibration_.temperature)
 
     def bad_value_mask(self, table: pd.DataFrame) -> np.ndarray:
-        """(N, n_features) bool: True where a feature value is bad under the model's policy."""
-        return self.policy_.bad_matrix(table, self.features_)
+        """(N, n_features + n_colours) bool: True where a feature value (or a colour derived
+        from the magnitudes, see ``colours``) is bad under the model's policy."""
+        return self.policy_.bad_matrix(self._with_colours(table), self.model_features_)
 
     def valid_rows(self, table: pd.DataFrame) -> np.ndarray:
         """True where a row's features can be used (see ``BadValuePolicy.usable_rows``)."""
@@ -333,8 +376,9 @@ class NNCEstimator(BaseEstimator):
     def _inputs(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Standardised features (N, n_inputs) float32 and the bad-value matrix (N, n_features),
         the bad values computed once."""
-        bad = self.bad_value_mask(table)
-        x, _ = self.policy_.transform(table, self.features_, bad)
+        table = self._with_colours(table)
+        bad = self.policy_.bad_matrix(table, self.model_features_)
+        x, _ = self.policy_.transform(table, self.model_features_, bad)
         return self._scale(x).astype(np.float32), bad
 
     def _check_fitted(self) -> None:
@@ -471,6 +515,17 @@ class NNCEstimator(BaseEstimator):
     def load(cls, directory: str | Path) -> NNCEstimator:
         """Rebuild and verify an estimator saved by :meth:`save` (no pickle)."""
         return load_bundle(cls, directory)
+
+
+def colour_pairs(bands: Sequence[str]) -> list[tuple[str, str]]:
+    """(blue, red) for each pair of adjacent magnitude columns of ``bands``."""
+    bands = list(bands)
+    return list(zip(bands[:-1], bands[1:], strict=True))
+
+
+def colour_names(bands: Sequence[str]) -> list[str]:
+    """``"<blue>-<red>"``: the feature name of each colour of :func:`colour_pairs`."""
+    return [f"{blue}-{red}" for blue, red in colour_pairs(bands)]
 
 
 def _tensor(x: np.ndarray) -> torch.Tensor:
