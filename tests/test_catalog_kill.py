@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from test_catalog_common import LEVEL_FEATURES, random_sky, sort_result
 
-from nncz.catalog import read_pdfs
+from nncz.pdfio import read_pdfs
 
 
 def tiny_models(folder):
@@ -41,7 +41,7 @@ def cli(config, sky, out, *extra):
 
 def output(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdf, _, _ = read_pdfs(out / "catalog_pdf.h5")
+    pdf = read_pdfs(out / "catalog_pdf.h5").pdf
     return sort_result(main, pdf)
 
 

@@ -11,16 +11,17 @@ import pandas as pd
 import pytest
 from test_catalog_common import fake_models, prebuilt_config, random_sky, sort_result
 
-from nncz.catalog import build_catalog, read_pdfs
+from nncz.catalog import build_catalog
 
 lsdb = pytest.importorskip("lsdb")
 
 from nncz.catalog.lsdb_path import open_hats, run_catalog_lsdb, to_lsdb, write_hats  # noqa: E402
+from nncz.pdfio import read_pdfs  # noqa: E402
 
 
 def read_output(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdf, _, _ = read_pdfs(out / "catalog_pdf.h5")
+    pdf = read_pdfs(out / "catalog_pdf.h5").pdf
     return sort_result(main, np.round(pdf * 65535).astype(np.uint16))
 
 

@@ -10,7 +10,8 @@ import pytest
 from test_catalog_common import fake_models, prebuilt_config, random_sky, sort_result
 
 import nncz.catalog.stream as stream
-from nncz.catalog import Inputs, build_catalog, read_pdfs, run_catalog
+from nncz.catalog import Inputs, build_catalog, run_catalog
+from nncz.pdfio import read_pdfs
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,8 @@ def run(folder, out, **kw):
 
 def read_output(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdf, grid, ids = read_pdfs(out / "catalog_pdf.h5")
+    pdfs = read_pdfs(out / "catalog_pdf.h5")
+    pdf, grid, ids = pdfs.pdf, pdfs.grid, pdfs.ancil
     assert (ids["ls_id"] == main.ls_id.to_numpy()).all()
     counts = np.round(pdf * 65535).astype(np.uint16)
     return sort_result(main, counts), grid

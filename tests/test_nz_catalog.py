@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from test_catalog_common import fake_models, prebuilt_config, random_sky
 
-from nncz.catalog import Inputs, read_pdfs, run_catalog
+from nncz.catalog import Inputs, run_catalog
 from nncz.catalog.config import CatalogConfig
 from nncz.catalog.nz import check_nz_config, poisson_counts
 from nncz.nz import assign_bins
+from nncz.pdfio import read_pdfs
 
 NZ = {"edges": [0.1, 0.3, 0.5, 0.7, 0.9, 1.1], "bootstrap": 40, "seed": 3}
 
@@ -40,7 +41,8 @@ def test_catalog_nz_equals_stacking_the_written_catalog(sky_folder, tmp_path):
     summary = json.loads((nz_dir / "summary.json").read_text())
     # a second pass over the finished catalog gives the same stacks
     main = pd.read_parquet(tmp_path / "a" / "catalog.parquet")
-    pdf, grid, _ = read_pdfs(tmp_path / "a" / "catalog_pdf.h5")
+    pdfs = read_pdfs(tmp_path / "a" / "catalog_pdf.h5")
+    pdf, grid = pdfs.pdf, pdfs.grid
     labels = assign_bins(main["z_phot_mean"].to_numpy(np.float64), np.asarray(NZ["edges"]))
     for j in range(len(NZ["edges"]) - 1):
         stack = pdf[labels == j].sum(axis=0)

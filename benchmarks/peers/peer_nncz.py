@@ -18,11 +18,11 @@ from pathlib import Path
 
 from peer_data import PeerDataset, nncz_features
 
-from nncz import qpio
 from nncz.calibrate import METHODS as CALIBRATIONS
 from nncz.calibrate import PIT_KNOTS, Calibration
 from nncz.estimator import NNCEstimator, holdout_mask
 from nncz.grid import RedshiftGrid
+from nncz.pdfio import PDFSet, write_pdfs
 
 VALIDATION_FRACTION = 0.15
 
@@ -89,7 +89,8 @@ def run_nncz(ds: PeerDataset, args: argparse.Namespace, outdir: Path) -> dict[st
         name = label if method == args.calibration else f"{label} [T:{method}]"
         start = time.perf_counter()
         pdf = calibration.apply(raw_test)
-        path = qpio.write_qp(pdf, ds.grid, outdir / f"nncz_{method}.hdf5")
+        path = write_pdfs(outdir / f"nncz_{method}.hdf5",
+                          PDFSet(pdf, ds.grid, calibration=calibration.to_dict()))
         results[name] = {
             "status": "ok",
             "train_s": train_s,

@@ -3,9 +3,10 @@
 All three n(z) files hold the same numbers: the density per unit redshift of each tomographic
 bin (integrating to 1) on the grid-bin centres ``z``, piecewise constant over ``[e_i, e_{i+1})``.
 
-* qp (``.hdf5``): a ``hist`` ensemble, one distribution per tomographic bin, built by
-  :func:`nncz.qpio.to_qp`; its ancillary table names the binning (``tomo_bin``, ``bin_low``,
-  ``bin_high``, ``binned_by``) and holds ``n`` and ``weight_sum``.
+* qp (``.hdf5``): an :mod:`nncz.pdfio` file (a qp ``hist`` ensemble, float64), one
+  distribution per tomographic bin; its ancillary table names the binning (``tomo_bin``,
+  ``bin_low``, ``bin_high``, ``binned_by``) and holds ``n`` and ``weight_sum``; ``qp.read`` and
+  :func:`nncz.pdfio.read_pdfs` both read it.
 * SACC (``.sacc.fits``): one ``NZ`` tracer per bin, named ``nz_1 ... nz_k`` (``z`` = centres,
   ``nz`` = density); each tracer's metadata holds ``bin_low``, ``bin_high``, ``n``,
   ``weight_sum``, and the file's metadata the point estimate and the edges.
@@ -23,7 +24,7 @@ import numpy as np
 
 from nncz.io import atomic_write, write_table
 from nncz.nz import TomographicNZ
-from nncz.qpio import to_qp, write_ensemble
+from nncz.pdfio import PDFSet, write_pdfs
 
 TRACER_PREFIX = "nz_"
 
@@ -49,14 +50,10 @@ def _bin_ancil(result: TomographicNZ) -> dict[str, np.ndarray]:
     }
 
 
-def to_qp_nz(result: TomographicNZ):
-    """The n(z) as a qp ``hist`` ensemble, one distribution per tomographic bin."""
-    return to_qp(result.nz, result.grid, ancil=_bin_ancil(result))
-
-
 def write_qp_nz(result: TomographicNZ, path: str | Path) -> Path:
-    """Write :func:`to_qp_nz` to ``path`` (``.hdf5``/``.h5``/``.fits``), atomically."""
-    return write_ensemble(to_qp_nz(result), path)
+    """Write the n(z) as a qp ``hist`` file (one distribution per tomographic bin, float64)."""
+    return write_pdfs(path, PDFSet(result.nz, result.grid, ancil=_bin_ancil(result)),
+                      packing="float64")
 
 
 def to_sacc(result: TomographicNZ):

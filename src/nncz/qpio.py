@@ -3,8 +3,9 @@
 An nncz PDF is the probability of each bin of a :class:`~nncz.grid.RedshiftGrid` with a uniform
 density inside each bin, which is exactly what qp's ``hist`` parameterization describes
 (``bins`` = the grid edges, ``pdfs`` = probability / bin width). :func:`to_qp` and
-:func:`from_qp` convert between the two without loss; :func:`write_qp` writes a file that
-``qp.read`` (and so RAIL's evaluators) reads unchanged.
+:func:`from_qp` convert between the two ensembles in memory without loss. Files are written by
+:mod:`nncz.pdfio` alone (its files are qp ``hist`` files that ``qp.read`` reads unchanged);
+:func:`read_qp` reads a file of any parameterization, e.g. another code's output.
 
 :func:`bin_probabilities` goes the other way for *any* qp ensemble (RAIL's ``interp``,
 ``mixmod``, ``normal``, ...): the probability of each grid bin is the difference of the
@@ -23,13 +24,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nncz.grid import RedshiftGrid
-from nncz.paths import AtomicPath
 from nncz.pdf import pdf_products
+from nncz.pdfio import grid_of_edges
 
 if TYPE_CHECKING:  # pragma: no cover
     import qp
 
-QP_SUFFIXES = (".hdf5", ".h5", ".fits")
 ANCIL_POINT_COLUMNS = ("z_phot_mean", "z_phot_mode")
 
 
@@ -101,42 +101,6 @@ def to_qp(
     return qp.Ensemble(qp.hist, data=data, ancil=table)
 
 
-def write_qp(
-    pdf: np.ndarray,
-    grid: RedshiftGrid,
-    path: str | Path,
-    ancil: dict[str, np.ndarray] | None = None,
-    all_products: bool = False,
-) -> Path:
-    """Write binned PDFs as a qp ``hist`` ensemble file, atomically.
-
-    Parameters
-    ----------
-    pdf, grid, ancil, all_products
-        As :func:`to_qp`.
-    path : str or Path
-        Output file, ``.hdf5``/``.h5`` (recommended) or ``.fits``; ``qp.read(path)`` reads it.
-
-    Returns
-    -------
-    Path of the written file.
-    """
-    return write_ensemble(to_qp(pdf, grid, ancil=ancil, all_products=all_products), path)
-
-
-def write_ensemble(ensemble: qp.Ensemble, path: str | Path) -> Path:
-    """Write any qp ensemble to ``path`` atomically (temporary file, then rename)."""
-    path = Path(path)
-    if path.suffix.lower() not in QP_SUFFIXES:
-        raise ValueError(f"qp file {path} must end in one of {QP_SUFFIXES}")
-    # tables_io cuts FITS names at their first dot: keep dots out of the temporary name, and
-    # let qp/tables_io create the file in its own way (create=False).
-    stem = path.stem.replace(".", "_")
-    with AtomicPath(path, prefix=f".{stem}-", suffix=f"-tmp{path.suffix}", create=False) as temp:
-        ensemble.write_to(str(temp))
-    return path
-
-
 def read_qp(path: str | Path) -> qp.Ensemble:
     """Read a qp ensemble file (any parameterization qp knows)."""
     path = Path(path)
@@ -161,11 +125,10 @@ def grid_of_hist(ensemble: qp.Ensemble) -> RedshiftGrid:
     """The RedshiftGrid of a ``hist`` ensemble with equal-width bins (ValueError otherwise)."""
     if ensemble.gen_class.name != "hist":
         raise ValueError(f"ensemble is {ensemble.gen_class.name!r}, not 'hist'")
-    bins = np.asarray(ensemble.metadata["bins"], dtype=np.float64).ravel()
-    grid = RedshiftGrid(float(bins[0]), float(bins[-1]), bins.size - 1)
-    if not np.allclose(bins, grid.edges, rtol=0, atol=1e-9 * max(1.0, abs(bins[-1]))):
-        raise ValueError("hist ensemble bins are not equally spaced; pass a grid to from_qp")
-    return grid
+    try:
+        return grid_of_edges(ensemble.metadata["bins"])
+    except ValueError as error:
+        raise ValueError(f"hist ensemble: {error}; pass a grid to from_qp") from None
 
 
 def from_qp(
@@ -281,6 +244,4 @@ __all__ = [
     "point_estimates",
     "read_qp",
     "to_qp",
-    "write_ensemble",
-    "write_qp",
 ]

@@ -17,8 +17,8 @@ from adv_fixtures import (
     workspace,
 )
 
-from nncz.catalog import read_pdfs
 from nncz.crossmatch import match_sky
+from nncz.pdfio import read_pdfs
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +28,8 @@ def ws():
 
 def _read(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdf, _, ids = read_pdfs(out / "catalog_pdf.h5")
-    return main, pdf, ids
+    pdfs = read_pdfs(out / "catalog_pdf.h5")
+    return main, pdfs.pdf, pdfs.ancil
 
 
 @pytest.mark.parametrize(("rows_a", "rows_b"), [(5000, 90), (250, 37)])

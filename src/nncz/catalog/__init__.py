@@ -6,16 +6,14 @@
 - :mod:`~nncz.catalog.products` inference, products, quantised PDFs per chunk
 - :mod:`~nncz.catalog.stream`   bounded-memory, resumable engine (declination stripes)
 - :mod:`~nncz.catalog.lsdb_path` HATS/lsdb partition-wise path on Dask
-- :mod:`~nncz.catalog.pdfstore` the compact PDF file (uint16, qp ``hist``)
 - :mod:`~nncz.catalog.cli`      ``nncz catalog``
 """
 
 from nncz.catalog.config import LEVELS, CatalogConfig, load_config
 from nncz.catalog.memory import build_catalog, write_catalog
-from nncz.catalog.pdfstore import read_pdfs, read_qp
 from nncz.catalog.products import MAIN_COLUMNS, ModelSet, process_chunk
 from nncz.catalog.stream import Inputs, run_catalog
 
 __all__ = ["LEVELS", "CatalogConfig", "load_config", "build_catalog", "write_catalog",
-           "read_pdfs", "read_qp", "MAIN_COLUMNS", "ModelSet", "process_chunk", "Inputs",
+           "MAIN_COLUMNS", "ModelSet", "process_chunk", "Inputs",
            "run_catalog"]

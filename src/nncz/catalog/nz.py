@@ -144,7 +144,7 @@ def _sums_path(parts_dir: Path, k: int) -> Path:
 def add_stripe(parts_dir: str | Path, k: int, main: pd.DataFrame, pdf_u16: np.ndarray,
                cfg: dict) -> None:
     """Save stripe ``k``'s sums next to its parts (call before its done-marker is written)."""
-    from nncz.catalog.pdfstore import dequantise
+    from nncz.pdfio import dequantise
 
     save_stripe_sums(_sums_path(Path(parts_dir), k), stripe_sums(main, dequantise(pdf_u16), cfg))
 

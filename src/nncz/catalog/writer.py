@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nncz.catalog.pdfstore import PdfWriter
 from nncz.grid import RedshiftGrid
+from nncz.pdfio import PdfFileWriter
 from nncz.tablestream import TableStream
 
 __all__ = ["provenance_cards", "write_main_fits", "write_main_parquet", "write_pdf_file",
@@ -78,8 +78,13 @@ def write_main_parquet(path: str | Path, parts: Callable[[], Iterable[pd.DataFra
 
 def write_pdf_file(path: str | Path, parts: Iterable[tuple[np.ndarray, pd.DataFrame]],
                    grid: RedshiftGrid, provenance: dict) -> Path:
-    """Write the PDF file from (uint16 counts, main-table part) pairs in catalog order."""
-    with PdfWriter(path, grid, provenance) as writer:
+    """Write the PDF file from (uint16 counts, main-table part) pairs in catalog order.
+
+    The file is an :mod:`nncz.pdfio` file with uint16 packing and the ancillary columns
+    ``ls_id`` and ``ps1_objid`` (-1 where absent) to join it with the main table.
+    """
+    with PdfFileWriter(path, grid, packing="uint16", provenance=provenance) as writer:
         for counts, main in parts:
-            writer.append(counts, main["ls_id"].to_numpy(), main["ps1_objid"].to_numpy())
+            writer.append(counts, {name: main[name].to_numpy(np.int64)
+                                   for name in ("ls_id", "ps1_objid")})
     return Path(path)
