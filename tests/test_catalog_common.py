@@ -11,6 +11,7 @@ import pandas as pd
 
 from nncz.catalog import CatalogConfig, ModelSet
 from nncz.grid import RedshiftGrid
+from nncz.pdf import pdf_products
 
 LEVEL_FEATURES = {
     1: ["f_g", "f_r", "f_i", "f_z", "f_w1", "f_w2"],
@@ -42,6 +43,13 @@ class FakeModel:
         z = self.grid.centres[None, :]
         pdf = np.exp(-0.5 * ((z - centre[:, None]) / width[:, None]) ** 2)
         return (pdf / pdf.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def iter_predict(self, table: pd.DataFrame, return_pdf: bool = False,
+                     chunk_rows: int = 65536):
+        """(products, PDFs) per ``chunk_rows`` rows, as ``NNCEstimator.iter_predict``."""
+        for start in range(0, max(len(table), 1), chunk_rows):
+            pdf = self.predict_pdf(table.iloc[start : start + chunk_rows])
+            yield pdf_products(pdf, self.grid), pdf
 
 
 def fake_models(levels=(1, 2, 3, 4, 5)) -> ModelSet:

@@ -7,7 +7,7 @@ table and the uint16 PDFs of the same rows; every path (in memory, streamed, lsd
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ from nncz.catalog.config import LEVELS, CatalogConfig
 from nncz.catalog.levels import assign_levels
 from nncz.catalog.sources import SkyChunk
 from nncz.grid import RedshiftGrid
-from nncz.pdf import PRODUCT_COLUMNS, pdf_products
+from nncz.pdf import PRODUCT_COLUMNS
 from nncz.pdfio import quantise
 
 __all__ = ["MAIN_COLUMNS", "ModelLike", "ModelSet", "ChunkResult", "process_chunk",
@@ -35,7 +35,10 @@ class ModelLike(Protocol):
     features_: list[str]
     temperature_: float
 
-    def predict_pdf(self, table: pd.DataFrame) -> np.ndarray: ...
+    def iter_predict(self, table: pd.DataFrame, return_pdf: bool = False,
+                     chunk_rows: int = 65536) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """Yields (products, PDFs (rows, n_bins)) per run of ``chunk_rows`` rows."""
+        ...
 
 
 @dataclass
@@ -126,7 +129,8 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
         Seconds spent per step are added here: ``features``, ``inference`` (network, PDFs and
         their products), ``products`` (coarse quantised PDFs).
     batch_rows : int
-        Rows per inference batch (bounds the (rows, 400) float64 work arrays).
+        Rows per chunk of the level model's ``iter_predict`` (bounds the (rows, n_bins) PDFs
+        held at once).
 
     Returns
     -------
@@ -142,12 +146,14 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
     products = np.full((len(keep), len(PRODUCT_COLUMNS)), np.nan, dtype=np.float32)
     counts = np.zeros((len(keep), n_bins), dtype=np.uint16)
     for level, (rows, table) in per_level.items():
-        for begin in range(0, len(rows), batch_rows):  # bounded float64 work arrays
-            batch = slice(begin, begin + batch_rows)
-            values, pdf = _predict_batch(models.models[level], table.iloc[batch], models.grid)
+        begin = 0
+        # the estimator's own chunk loop; batch_rows bounds the (rows, n_bins) PDFs held
+        for values, pdf in models.models[level].iter_predict(table, return_pdf=True,
+                                                             chunk_rows=batch_rows):
             start = _tick(timings, "inference", start)
-            where = np.searchsorted(keep, rows[batch])
-            products[where] = values
+            where = np.searchsorted(keep, rows[begin : begin + len(pdf)])
+            begin += len(pdf)
+            products[where] = values[list(PRODUCT_COLUMNS)].to_numpy(np.float32)
             counts[where] = quantise(models.grid.rebin(pdf, n_bins)[0])
             start = _tick(timings, "products", start)
     main = sky.subset(keep).ids()
@@ -161,20 +167,6 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
     stats.update(n_sources=len(sky), n_unassigned=int((priority == 0).sum()),
                  n_shared_ps1=sky.n_shared)
     return ChunkResult(main[list(MAIN_COLUMNS)], counts, stats)
-
-
-def _predict_batch(model: ModelLike, table: pd.DataFrame, grid: RedshiftGrid
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Products (rows, 9) float32 and PDFs (rows, n_bins) of one batch of one level.
-
-    A model with ``predict`` (:class:`~nncz.estimator.NNCEstimator`) computes the products in
-    the same pass as its PDFs; one with only ``predict_pdf`` gets them from the PDFs.
-    """
-    if hasattr(model, "predict"):
-        products, pdf = model.predict(table, return_pdf=True)
-        return products[list(PRODUCT_COLUMNS)].to_numpy(np.float32), pdf
-    pdf = np.asarray(model.predict_pdf(table))
-    return pdf_products(pdf, grid).to_numpy(np.float32), pdf
 
 
 def merge_stats(stats: list[Mapping[str, int]]) -> dict[str, int]:
