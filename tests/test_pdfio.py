@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import h5py
@@ -13,7 +14,6 @@ from nncz.calibrate import apply_temperature
 from nncz.grid import RedshiftGrid
 from nncz.pdfio import (
     SCALE,
-    LegacyPdfFileWarning,
     PdfFileWriter,
     PDFSet,
     dequantise,
@@ -74,7 +74,7 @@ def test_quantise_rejects_invalid_rows():
         quantise(np.array([[np.nan, 1.0]]))
 
 
-def test_uint16_round_trip_with_ids_is_within_the_quantisation(tmp_path):
+def test_uint16_round_trip_with_ids_is_within_the_quantisation(tmp_path, caplog):
     pdf = random_pdfs()
     ids = {"ls_id": np.arange(500, dtype=np.int64), "ps1_objid": np.full(500, -1, np.int64)}
     path = write_pdfs(tmp_path / "p.h5", PDFSet(pdf, GRID, ancil=ids, provenance={"who": "t"}),
@@ -82,6 +82,7 @@ def test_uint16_round_trip_with_ids_is_within_the_quantisation(tmp_path):
     with h5py.File(path) as handle:
         assert handle["data/pdfs"].dtype == np.uint16 and handle.attrs["packing"] == "uint16"
     back = read_pdfs(path)
+    assert not _deprecation_lines(caplog)  # the current format loads silently
     assert back.pdf.dtype == np.float64 and back.provenance == {"who": "t"}
     np.testing.assert_array_equal(back.pdf, quantise(pdf) / SCALE)
     assert np.abs(back.pdf - pdf).max() < 1.0 / SCALE
@@ -224,23 +225,30 @@ def _old_catalog_file(path, pdf, grid):
                              "provenance": json.dumps({"who": "old"})})
 
 
-def test_old_pdfio_files_load_with_a_deprecation_message(tmp_path):
+def _deprecation_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "nncz.pdfio" and r.levelno == logging.WARNING]
+
+
+def test_old_pdfio_files_load_with_a_deprecation_message(tmp_path, caplog):
     pdf = random_pdfs(12).astype(np.float32)
     _old_pdfio_file(tmp_path / "old.h5", pdf, GRID)
-    with pytest.warns(LegacyPdfFileWarning, match=r"old\.h5: an nncz PDF file of the old"):
-        back = read_pdfs(tmp_path / "old.h5")
+    back = read_pdfs(tmp_path / "old.h5")
+    [line] = _deprecation_lines(caplog)
+    assert line.startswith(f"{tmp_path / 'old.h5'}: an nncz PDF file of the old")
+    assert "deprecated" in line and "\n" not in line
     np.testing.assert_array_equal(back.pdf, pdf)
     assert back.temperature == pytest.approx(1.3) and back.run_id == "old-run"
     assert back.native_n_bins == 400 and back.grid == GRID
-    with pytest.warns(LegacyPdfFileWarning):
-        assert len(read_pdfs(tmp_path / "old.h5", 2, 5).pdf) == 3
+    assert len(read_pdfs(tmp_path / "old.h5", 2, 5).pdf) == 3
 
 
-def test_old_catalog_files_load_with_a_deprecation_message(tmp_path):
+def test_old_catalog_files_load_with_a_deprecation_message(tmp_path, caplog):
     pdf = random_pdfs(12)
     _old_catalog_file(tmp_path / "cat.h5", pdf, GRID)
-    with pytest.warns(LegacyPdfFileWarning, match=r"cat\.h5: .*catalog"):
-        back = read_pdfs(tmp_path / "cat.h5")
+    back = read_pdfs(tmp_path / "cat.h5")
+    [line] = _deprecation_lines(caplog)
+    assert line.startswith(f"{tmp_path / 'cat.h5'}: ") and "catalog 'nncz-pdf-u16/1'" in line
     np.testing.assert_array_equal(back.pdf, quantise(pdf) / SCALE)
     np.testing.assert_array_equal(back.ancil["ls_id"], np.arange(12))
     assert (back.ancil["ps1_objid"] == -1).all() and back.provenance == {"who": "old"}

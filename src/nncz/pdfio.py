@@ -40,13 +40,14 @@ which is exact only on the native grid for a temperature and impossible for a PI
 into a temporary file renamed into place on :meth:`PdfFileWriter.close`.
 :func:`read_pdfs` reads this format, any qp ``hist`` HDF5 file on equal-width bins, and the two
 older nncz layouts (dataset ``pdf`` with grid attributes; the catalog's ``nncz-pdf-u16/1``
-with ``pdf_u16``, ``ls_id``, ``ps1_objid``), the latter with a :class:`LegacyPdfFileWarning`.
+with ``pdf_u16``, ``ls_id``, ``ps1_objid``), the latter with a one-line deprecation warning on
+the ``nncz.pdfio`` logger (``nncz VERB: warning: FILE: an nncz PDF file of the old ...``).
 """
 
 from __future__ import annotations
 
 import json
-import warnings
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,7 @@ from nncz import __version__
 from nncz.grid import RedshiftGrid
 from nncz.paths import AtomicPath
 
-__all__ = ["FORMAT", "PACKINGS", "SCALE", "LegacyPdfFileWarning", "PDFSet", "PdfFileWriter",
+__all__ = ["FORMAT", "PACKINGS", "SCALE", "PDFSet", "PdfFileWriter",
            "dequantise", "grid_of_edges", "quantise", "read_pdfs", "write_pdfs"]
 
 FORMAT = "nncz-pdf/2"
@@ -65,12 +66,7 @@ PACKINGS = {"float32": np.float32, "float64": np.float64, "uint16": np.uint16}
 SCALE = 65535
 _READ_ROWS = 65_536  # rows converted at once by read_pdfs (bounds its float64 work array)
 
-
-class LegacyPdfFileWarning(DeprecationWarning):
-    """A PDF file of an older nncz layout was read (qp and RAIL cannot read it)."""
-
-
-warnings.simplefilter("default", LegacyPdfFileWarning)  # shown once, also outside __main__
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -315,7 +311,7 @@ def write_pdfs(path: str | Path, pdfs: PDFSet, packing: str = "float32",
 
 def read_pdfs(path: str | Path, start: int = 0, stop: int | None = None) -> PDFSet:
     """Rows ``start:stop`` of an nncz PDF file, of any qp ``hist`` HDF5 file on equal-width
-    bins, or of an older nncz PDF file (with a :class:`LegacyPdfFileWarning`).
+    bins, or of an older nncz PDF file (with a deprecation warning logged).
 
     Returns
     -------
@@ -389,9 +385,9 @@ def _decoded(values: np.ndarray) -> np.ndarray:
 
 
 def _legacy(path: Path, layout: str) -> None:
-    warnings.warn(f"{path}: an nncz PDF file of the old {layout} layout, which qp and RAIL "
-                  "cannot read; rewrite it with nncz.pdfio.write_pdfs(path, read_pdfs(old))",
-                  LegacyPdfFileWarning, stacklevel=4)
+    log.warning("%s: an nncz PDF file of the old %s layout (deprecated), which qp and RAIL "
+                "cannot read; rewrite it with nncz.pdfio.write_pdfs(new, read_pdfs(old))",
+                path, layout)
 
 
 def _read_legacy_float(path: Path, handle, rows: slice) -> PDFSet:
