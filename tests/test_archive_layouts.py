@@ -30,7 +30,7 @@ from stage_tables import desi_row, ls_row, sdss_row, table
 from test_datasets import ls_table, ps1_table, spec_rows, unwise_table
 
 from nncz.datasets import build_dataset
-from nncz.inspect_cli import inspect_file
+from nncz.inspection import inspect_file
 from nncz.spec import build_spec_sample
 from nncz.surveys.layouts import LayoutError
 from nncz.surveys.prepare import prepare_for_model

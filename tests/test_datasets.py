@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -13,7 +12,8 @@ import pandas as pd
 import pytest
 from stage_tables import ARCSEC, ls_row, ps1_row, table, unwise_row
 
-from nncz.datasets import add_cli, assign_split, build_dataset, survey_training_set
+from nncz.cli import main
+from nncz.datasets import assign_split, build_dataset, survey_training_set
 
 
 def spec_rows() -> pd.DataFrame:
@@ -214,13 +214,10 @@ def test_dataset_cli(tmp_path):
     ls_table().to_parquet(tmp_path / "ls_dr10.parquet")
     ps1_table().to_parquet(tmp_path / "ps1_dr2.parquet")
     unwise_table().to_parquet(tmp_path / "unwise.parquet")
-    parser = argparse.ArgumentParser()
-    add_cli(parser.add_subparsers())
     out = tmp_path / "out"
-    args = parser.parse_args(["dataset", "--spec", str(tmp_path / "spec.parquet"),
-                              "--input-dir", str(tmp_path), "-f", "lsdr10_noi", "-f", "ps1",
-                              "--ebv-column", "ebv_user", "-o", str(out), "--survey-only"])
-    assert args.func(args) == 0
+    assert main(["-q", "dataset", "--spec", str(tmp_path / "spec.parquet"), "--input-dir",
+                 str(tmp_path), "-f", "lsdr10_noi", "-f", "ps1", "--ebv-column", "ebv_user",
+                 "-o", str(out), "--survey-only"]) == 0
     assert sorted(read_table(out / "lsdr10_noi.parquet")["spec_id"]) == [
         "DESI:2", "DESI:7", "SDSS:1"]
     sdss_only = read_table(out / "lsdr10_noi_sdss_only.parquet")

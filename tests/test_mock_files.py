@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -169,13 +169,15 @@ def test_stream_writer_roundtrip_and_abort(tmp_path) -> None:
 
 
 def test_cli_registers_mock_verb() -> None:
-    from nncz.mock import add_cli
+    from nncz.cli import build_parser
+    from nncz.cli.mock import MockOptions
+    from nncz.cli.options import build_options
 
-    parser = argparse.ArgumentParser()
-    add_cli(parser.add_subparsers(dest="cmd"))
-    args = parser.parse_args(["mock", "out", "--n-galaxies", "1000", "--seed", "2", "--report"])
-    assert (args.n_galaxies, args.seed, args.report) == (1000, 2, True)
-    assert callable(args.func)
+    given = build_parser().parse_args(["mock", "out", "--n-galaxies", "1000", "--seed", "2",
+                                       "--report"])
+    options = build_options(MockOptions, given, {}, None)
+    assert (options.n_galaxies, options.seed, options.report) == (1000, 2, True)
+    assert options.formats == ("parquet", "fits") and options.out_dir == Path("out")
 
 
 def test_report_figures(mock_dir) -> None:

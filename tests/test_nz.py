@@ -11,6 +11,7 @@ from matplotlib.patches import StepPatch
 from scipy.special import ndtr
 
 from nncz.cli import main
+from nncz.cli.nz import format_summary
 from nncz.grid import RedshiftGrid
 from nncz.io import write_table
 from nncz.nz import (
@@ -20,7 +21,6 @@ from nncz.nz import (
     tomographic_nz,
     tomographic_shifts,
 )
-from nncz.nz_cli import format_summary
 from nncz.nzio import write_nz_outputs
 from nncz.pdfio import PDFSet, write_pdfs
 from nncz.plots.nz import plot_tomographic_nz

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import pytest
 from stage_tables import ARCSEC, desi_row, sdss_row, table
 
+from nncz.cli import main
 from nncz.funnel import Funnel
 from nncz.spec import build_spec_sample, merge_spec, select_desi, select_sdss
-from nncz.spec.cli import add_cli
 from nncz.spec.desi import desi_classes
 
 
@@ -205,11 +204,8 @@ def test_spec_cli_writes_table_and_funnel(tmp_path, capsys):
     Table.from_pandas(table([sdss_row(0), sdss_row(1, zWarning=1)])).write(
         tmp_path / "sdss_specobj.fits")
     table([desi_row(0), desi_row(1)]).to_parquet(tmp_path / "desi_dr1_zcat.parquet")
-    parser = argparse.ArgumentParser()
-    add_cli(parser.add_subparsers())
     out = tmp_path / "spec.parquet"
-    args = parser.parse_args(["spec", "--input-dir", str(tmp_path), "-o", str(out)])
-    assert args.func(args) == 0
+    assert main(["-q", "spec", "--input-dir", str(tmp_path), "-o", str(out)]) == 0
     spec = read_table(out)
     assert sorted(spec["spec_id"]) == ["DESI:5000", "DESI:5001", "SDSS:1000"]
     funnel = json.loads((tmp_path / "spec.parquet.funnel.json").read_text())

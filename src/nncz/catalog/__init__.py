@@ -6,7 +6,7 @@
 - :mod:`~nncz.catalog.products` inference, products, quantised PDFs per chunk
 - :mod:`~nncz.catalog.stream`   bounded-memory, resumable engine (declination stripes)
 - :mod:`~nncz.catalog.lsdb_path` HATS/lsdb partition-wise path on Dask
-- :mod:`~nncz.catalog.cli`      ``nncz catalog``
+- ``nncz catalog`` is :mod:`nncz.cli.catalog`
 """
 
 from nncz.catalog.config import LEVELS, CatalogConfig, load_config

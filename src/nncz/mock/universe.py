@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -207,34 +206,3 @@ def make_universe(out_dir: str | Path, n_galaxies: int = 100_000, seed: int = 0,
         print(f"nncz mock: {n_galaxies} galaxies in {time.perf_counter() - t0:.1f} s; rows: "
               + ", ".join(f"{k} {v}" for k, v in counters.items() if k != "truth"))
     return paths
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``nncz mock OUT_DIR --n-galaxies N --seed S [--report]``."""
-    p = subparsers.add_parser("mock", help="generate a mock universe (LSDR10, PS1, unWISE, "
-                              "DESI DR1, SDSS) with the archives' schemas")
-    p.add_argument("out_dir", type=Path, help="output folder")
-    p.add_argument("--n-galaxies", type=int, default=100_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--formats", nargs="+", default=["parquet", "fits"],
-                   choices=["parquet", "fits"])
-    p.add_argument("--chunk-size", type=int, default=200_000)
-    p.add_argument("--i-max", type=float, default=24.0, help="galaxy limit, DECam i [AB]")
-    p.add_argument("--report", action="store_true", help="also write realism figures (PNG)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_run_cli)
-
-
-def _run_cli(args: argparse.Namespace) -> int:
-    quiet = args.no_progress or getattr(args, "quiet", False)
-    paths = make_universe(args.out_dir, n_galaxies=args.n_galaxies, seed=args.seed,
-                          formats=args.formats, progress=not quiet,
-                          chunk_size=args.chunk_size, i_max=args.i_max)
-    for name, ps in paths.items():
-        print(f"{name}: " + ", ".join(str(p) for p in ps))
-    if args.report:
-        from nncz.mock.report import write_report
-
-        for p in write_report(args.out_dir):
-            print(f"report: {p}")
-    return 0

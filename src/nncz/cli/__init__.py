@@ -1,8 +1,10 @@
 """The `nncz` command line: inform (train) -> estimate (predict) -> evaluate, plus the data verbs.
 
-Every verb is a thin layer over the Python API: parse, call, report. Options can also come from a
-YAML file (``--config FILE``; keys are the long option names with ``-`` or ``_``, validated like
-the flags; unknown keys are refused); flags given on the command line win over the file.
+Every verb is a thin layer over the Python API: parse, call, report. Each verb module of this
+package declares its verbs (:class:`~nncz.cli.options.Verb`): a dataclass of options and the
+function that runs it. Options can also come from a YAML file (``--config FILE``; keys are the
+long option names with ``-`` or ``_``, validated like the flags; unknown keys are refused); flags
+given on the command line win over the file (:func:`nncz.cli.options.build_options`).
 
 Every expected failure is one line on stderr, ``nncz VERB: error: ...``, with the exit status of
 :data:`EXIT_CODES`; ``--debug`` adds the traceback (docs/ROBUSTNESS.md).
@@ -25,22 +27,23 @@ from typing import NoReturn
 
 import yaml
 
-from nncz.argtypes import positive_int
+from nncz.cli.options import CommonOptions, Verb, add_options, build_options, config_keys
 from nncz.io import ModelFileError, OutputError, UsageError
 
 log = logging.getLogger("nncz")
 
-# Sub-packages that add verbs expose add_cli(subparsers); missing optional parts are skipped.
+# Modules of this package that declare verbs (VERBS, a tuple of Verb), in the order of --help;
+# a module whose optional dependency is missing is skipped.
 VERB_MODULES = (
-    "nncz.commands",
-    "nncz.demo",
-    "nncz.mock.cli",
-    "nncz.spec.cli",
-    "nncz.datasets",
-    "nncz.catalog.cli",
-    "nncz.reproduce",
-    "nncz.nz_cli",
-    "nncz.inspect_cli",
+    "nncz.cli.core",
+    "nncz.cli.demo",
+    "nncz.cli.mock",
+    "nncz.cli.spec",
+    "nncz.cli.dataset",
+    "nncz.cli.catalog",
+    "nncz.cli.reproduce",
+    "nncz.cli.nz",
+    "nncz.cli.inspect",
 )
 
 
@@ -87,49 +90,27 @@ def _load_config(argv: list[str]) -> tuple[dict, Path | None]:
     return {str(k).replace("-", "_"): v for k, v in values.items()}, path
 
 
-#: default of the options a --config file sets: still there after parsing = not given as a flag
-_FROM_CONFIG = object()
-
-
-def _check_config(parser: argparse.ArgumentParser, args: argparse.Namespace, config: dict,
-                  path: Path | None) -> None:
-    """Refuse unknown keys; give config values the validation a flag's text would get."""
-    if not config:
-        return
-    sub = parser._subparsers._group_actions[0].choices[args.verb]  # noqa: SLF001
-    actions = {a.dest: a for a in [*parser._actions, *sub._actions]}  # noqa: SLF001
-    unknown = sorted(k for k in config if k not in actions or k in ("help", "config", "verb"))
-    if unknown:
-        raise UsageError(f"--config {path}: unknown key(s) {unknown} for `nncz {args.verb}`")
-    for key, value in config.items():
-        if getattr(args, key, None) is not _FROM_CONFIG:
-            continue  # given as a flag, which wins; argparse validated its text
-        setattr(args, key, _config_value(actions[key], key, value, path))
-
-
-def _config_value(action: argparse.Action, key: str, value, path: Path | None):
-    if action.nargs == 0:  # store_true / store_false
-        if not isinstance(value, bool):
-            raise UsageError(f"--config {path}: {key} must be true or false, got {value!r}")
-        return value
-    if isinstance(value, list) and action.nargs not in ("+", "*"):  # a YAML list of columns
-        value = ",".join(str(v) for v in value)
-    values = value if isinstance(value, list) else [value]
-    out = []
-    for item in values:
-        if item is not None and action.type is not None:
-            try:
-                item = action.type(str(item))
-            except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
-                raise UsageError(f"--config {path}: {key}: {error}") from None
-        if action.choices is not None and item not in action.choices:
-            raise UsageError(f"--config {path}: {key} must be one of {list(action.choices)}, "
-                             f"got {item!r}")
-        out.append(item)
-    return out if isinstance(value, list) else out[0]
+def verbs() -> dict[str, Verb]:
+    """Every verb of ``nncz`` by name (those of modules whose dependencies are installed)."""
+    out: dict[str, Verb] = {}
+    for module_name in VERB_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name and module_name.startswith(error.name):
+                continue  # optional part not installed / not written
+            raise
+        out.update((verb.name, verb) for verb in module.VERBS)
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``nncz`` parser: the common options, then one sub-parser per verb."""
+    return _build_parsers(verbs())[0]
+
+
+def _build_parsers(known: dict[str, Verb]) -> tuple[argparse.ArgumentParser,
+                                                   dict[str, argparse.ArgumentParser]]:
     parser = _Parser(
         prog="nncz",
         description="Calibrated photometric-redshift PDFs by neural-network classification. "
@@ -139,24 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
         "141 broken pipe, 143 terminated. "
         "Errors are one line; --debug shows the traceback.",
     )
-    parser.add_argument("--config", help="YAML file of option values (flags override it)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or logs")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the Python traceback of an error (default: one line)")
-    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                        help="CPU threads for torch (default: torch's choice, one per core). "
-                        "On a machine shared with other busy jobs use 1: torch's threads "
-                        "spin-wait on each other and can run ~10x slower than one thread")
+    parser.add_argument("--config", default=argparse.SUPPRESS,
+                        help="YAML file of option values (flags override it)")
+    add_options(parser, CommonOptions)
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
-    for module_name in VERB_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name and module_name.startswith(error.name):
-                continue  # optional part not installed / not written
-            raise
-        module.add_cli(subparsers)
-    return parser
+    parsers = {}
+    for verb in known.values():
+        parsers[verb.name] = subparsers.add_parser(verb.name, help=verb.help,
+                                                   description=verb.description)
+        add_options(parsers[verb.name], verb.options)
+    return parser, parsers
 
 
 class Terminated(KeyboardInterrupt):
@@ -217,29 +190,31 @@ def _silence_stdout() -> None:
 
 
 def _run(argv: list[str], state: dict) -> int:
-    parser = build_parser()
+    known = verbs()
+    parser, parsers = _build_parsers(known)
     config, config_path = _load_config(argv)
-    if config:  # a sentinel default marks what the command line leaves to the file
-        for sub in [parser, *parser._subparsers._group_actions[0].choices.values()]:  # noqa: SLF001
-            own = {a.dest for a in sub._actions} - {"help", "config", "verb"}  # noqa: SLF001
-            sub.set_defaults(**dict.fromkeys(own & set(config), _FROM_CONFIG))
-    args, extra = parser.parse_known_args(argv)
-    state["debug"] = args.debug is True
+    given, extra = parser.parse_known_args(argv)
+    state["debug"] = getattr(given, "debug", False) is True
     if extra:
-        verbs = parser._subparsers._group_actions[0].choices  # noqa: SLF001
-        verbs.get(args.verb, parser).error(f"unrecognized arguments: {' '.join(extra)}")
-    if not getattr(args, "func", None):
+        parsers.get(given.verb, parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    if given.verb is None:
         parser.print_help()
         return EXIT_CODES["usage"]
-    state["prog"] = f"nncz {args.verb}"
-    _check_config(parser, args, config, config_path)
-    state["debug"] = bool(args.debug)
-    _setup_logging(args.quiet, state["prog"])
-    if args.threads is not None:
+    verb = known[given.verb]
+    state["prog"] = f"nncz {verb.name}"
+    unknown = sorted(set(config) - config_keys(CommonOptions, verb.options))
+    if unknown:
+        raise UsageError(f"--config {config_path}: unknown key(s) {unknown} for "
+                         f"`nncz {verb.name}`")
+    common = build_options(CommonOptions, given, config, config_path)
+    state["debug"] = common.debug
+    options = build_options(verb.options, given, config, config_path)
+    _setup_logging(common.quiet, state["prog"])
+    if common.threads is not None:
         import torch
 
-        torch.set_num_threads(args.threads)
-    return int(args.func(args) or 0)
+        torch.set_num_threads(common.threads)
+    return int(verb.run(options, common) or 0)
 
 
 class _Formatter(logging.Formatter):
@@ -288,7 +263,3 @@ def classify_error(error: BaseException) -> tuple[str, str]:
     if isinstance(error, MemoryError):
         return "internal", "out of memory (a smaller --chunk-rows or --batch-size may help)"
     return "internal", f"internal error {type(error).__name__}: {error}"
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

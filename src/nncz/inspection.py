@@ -1,4 +1,4 @@
-"""``nncz inspect FILE ...``: which survey and layout a file is, and what it can feed.
+"""Which survey and layout a table file is, and what it can feed (``nncz inspect FILE ...``).
 
 For each file (or directory / glob of files): the survey and archive layout recognised (with the
 data-model page it follows), the number of rows, the built-in feature sets and catalog levels
@@ -7,14 +7,12 @@ the file can feed (alone or with which other survey), and for the others what is
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["add_cli", "inspect_file", "format_report"]
+__all__ = ["inspect_file", "format_report"]
 
 
 def _n_rows(path: Path) -> int:
@@ -153,28 +151,3 @@ def format_report(report: dict) -> str:
         state = "yes" + with_ if use["ok"] else "no: needs " + "; ".join(map(str, use["missing"]))
         lines.append(f"  {use['use']}: {state}")
     return "\n".join(lines)
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``nncz inspect FILE ...``."""
-    p = subparsers.add_parser(
-        "inspect", help="say which survey and archive layout a table file is, and what it feeds",
-        description="For each file (directories and globs are expanded): the survey and layout "
-        "recognised (with its data-model page), rows, and which feature sets, catalog levels "
-        "and spectroscopic stages it can feed; for the others, what is missing.")
-    p.add_argument("files", nargs="+", help="table files, directories or quoted globs")
-    p.add_argument("--json", action="store_true", help="print one JSON object per file")
-    p.set_defaults(func=run_inspect)
-
-
-def run_inspect(args: argparse.Namespace) -> int:
-    """Run ``nncz inspect``; exit status 3 (input data, as every verb) when a file is not
-    recognised; the report is printed all the same."""
-    from nncz.surveys.read import expand_inputs
-
-    status = 0
-    for path in expand_inputs(args.files):
-        report = inspect_file(path)
-        status = status if report.get("survey") else 3
-        print(json.dumps(report) if args.json else format_report(report))
-    return status

@@ -3,7 +3,8 @@
 Each function takes the option's text and returns its value, or raises
 :class:`argparse.ArgumentTypeError`; argparse then prints one line naming the option and the
 value (``nncz predict: error: argument --chunk-rows: must be an integer >= 1, got '0'``) and
-exits with status 2. A value from a ``--config`` file goes through the same function.
+exits with status 2. A value from a ``--config`` file goes through the same function
+(:func:`nncz.cli.options.config_value`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import math
 
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float",
-           "finite_float", "open_fraction", "unit_interval", "int_list"]
+           "finite_float", "open_fraction", "unit_interval", "int_list", "csv_list"]
 
 
 def _number(text: str, kind: type) -> int | float:
@@ -97,3 +98,10 @@ def int_list(text: str) -> str:
             raise argparse.ArgumentTypeError(
                 f"must be comma-separated integers >= 1, got {text!r}") from None
     return ",".join(parts)
+
+
+def csv_list(text: str | None) -> list[str]:
+    """The non-empty items of comma-separated ``text`` (columns, edges); [] for None."""
+    if text is None:
+        return []
+    return [t.strip() for t in str(text).split(",") if t.strip()]
