@@ -32,8 +32,9 @@ from nncz.io import ModelFileError, OutputError, UsageError
 
 log = logging.getLogger("nncz")
 
-# Modules of this package that declare verbs (VERBS, a tuple of Verb), in the order of --help;
-# a module whose optional dependency is missing is skipped.
+# Modules of this package that declare verbs (VERBS, a tuple of Verb), in the order of --help.
+# They do not import torch (nor lsdb, ...) at load time: a verb imports its dependencies when it
+# runs, after main() has set OMP_WAIT_POLICY.
 VERB_MODULES = (
     "nncz.cli.core",
     "nncz.cli.demo",
@@ -91,16 +92,10 @@ def _load_config(argv: list[str]) -> tuple[dict, Path | None]:
 
 
 def verbs() -> dict[str, Verb]:
-    """Every verb of ``nncz`` by name (those of modules whose dependencies are installed)."""
+    """Every verb of ``nncz`` by name."""
     out: dict[str, Verb] = {}
     for module_name in VERB_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name and module_name.startswith(error.name):
-                continue  # optional part not installed / not written
-            raise
-        out.update((verb.name, verb) for verb in module.VERBS)
+        out.update((verb.name, verb) for verb in importlib.import_module(module_name).VERBS)
     return out
 
 

@@ -1,5 +1,7 @@
-"""``nncz inspect FILE ...``: which survey and layout a file is, and what it can feed
-(:func:`nncz.inspection.inspect_file`)."""
+"""``nncz inspect FILE ...``: which survey and layout a file is, and what it can feed.
+
+The report is :func:`nncz.inspection.inspect_file`'s.
+"""
 
 from __future__ import annotations
 
