@@ -1,4 +1,8 @@
-"""The fused products kernel and the batched prediction path against their numpy references."""
+"""The batched products (nncz.pdf_kernel) and the prediction path against their numpy references."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +17,6 @@ from nncz.grid import RedshiftGrid
 from nncz.model import ResidualMLP
 from nncz.pdf import PRODUCT_COLUMNS, pdf_products, products_array, products_numpy
 
-needs_numba = pytest.mark.skipif(not pdf_kernel.AVAILABLE, reason="numba not installed")
 # redshift products: 2e-4 is 1/25 of a 0.005 bin, so a half-bin drift fails; zConf and spread
 # are probabilities / widths compared at the same absolute level
 ATOL = 2e-4
@@ -39,39 +42,46 @@ def varied_pdfs(grid: RedshiftGrid, n: int = 600, seed: int = 0) -> np.ndarray:
     return (pdf / pdf.sum(1, keepdims=True)).astype(np.float32)
 
 
-@needs_numba
 @pytest.mark.parametrize("grid", [RedshiftGrid(), RedshiftGrid(0.0, 1.5, 150)])
-def test_fused_kernel_matches_numpy_reference(grid):
-    pdf = varied_pdfs(grid)
-    fused = pdf_kernel.products_fused(pdf, grid)
+def test_products_match_numpy_reference(grid):
+    pdf = varied_pdfs(grid, pdf_kernel.BATCH_ROWS + 600)  # two batches
+    batched = pdf_kernel.products(pdf, grid)
     reference = products_numpy(pdf, grid)
-    np.testing.assert_allclose(fused, reference, rtol=0, atol=ATOL)
-    assert np.array_equal(fused[:, 1], reference[:, 1])  # the mode is a bin centre: exact
+    np.testing.assert_allclose(batched, reference, rtol=0, atol=ATOL)
+    assert np.array_equal(batched[:, 1], reference[:, 1])  # the mode is a bin centre: exact
 
 
-@needs_numba
-def test_fused_kernel_invalid_and_unnormalised_rows():
+def test_products_of_invalid_and_unnormalised_rows():
     grid = RedshiftGrid()
     pdf = varied_pdfs(grid, 8)
     pdf[0, 3] = np.nan
     pdf[1] = 0.0
     pdf[2, 5] = np.inf
     pdf[3] *= 3.0  # not normalised: normalised on its own
-    fused = pdf_kernel.products_fused(pdf, grid)
-    assert np.isnan(fused[:3]).all() and np.isfinite(fused[3:]).all()
-    np.testing.assert_allclose(fused[3], products_numpy(pdf[3:4] / 3.0, grid)[0], atol=ATOL)
-    np.testing.assert_allclose(fused[4:], products_numpy(pdf[4:], grid), atol=ATOL)
+    batched = pdf_kernel.products(pdf, grid)
+    assert np.isnan(batched[:3]).all() and np.isfinite(batched[3:]).all()
+    np.testing.assert_allclose(batched[3], products_numpy(pdf[3:4] / 3.0, grid)[0], atol=ATOL)
+    np.testing.assert_allclose(batched[4:], products_numpy(pdf[4:], grid), atol=ATOL)
 
 
-def test_products_array_without_numba_is_the_reference(monkeypatch):
+def test_products_array_writes_into_out_and_frame_has_the_columns():
     grid = RedshiftGrid()
     pdf = varied_pdfs(grid, 50)
-    monkeypatch.setattr(pdf_kernel, "AVAILABLE", False)
     out = np.full((50, 9), -1.0, np.float32)
-    products_array(pdf, grid, out=out)
-    np.testing.assert_array_equal(out, products_numpy(pdf, grid))
+    assert products_array(pdf, grid, out=out) is out
+    np.testing.assert_array_equal(out, pdf_kernel.products(pdf, grid))
     frame = pdf_products(pdf, grid)
     assert list(frame.columns) == list(PRODUCT_COLUMNS) and (frame.dtypes == np.float32).all()
+
+
+def test_prediction_does_not_load_numba():
+    """numba and LLVM cost ~160 MB of a 500 MB budget (issue 14): prediction must not load it."""
+    code = ("import sys; from test_pdf_kernel import random_estimator, feature_table; "
+            "random_estimator().predict(feature_table(10)); "
+            "print(sorted(m for m in ('numba', 'llvmlite') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).parent)
+    assert result.stdout.strip() == "[]"
 
 
 def random_estimator(n_members: int = 1, calibration: Calibration | None = None,
@@ -117,7 +127,7 @@ def test_predict_matches_the_unbatched_reference(n_members, calibration):
     expected_pdf = calibration.apply(raw)
     expected_pdf[9] = np.nan
     np.testing.assert_allclose(pdf, expected_pdf, rtol=1e-4, atol=1e-7)
-    expected = pdf_products(expected_pdf, estimator.grid)
+    expected = products_numpy(expected_pdf, estimator.grid)
     np.testing.assert_allclose(products[list(PRODUCT_COLUMNS)], expected, atol=ATOL)
     assert products.nncz_flag[9] == 1 and products.nncz_flag[7] == 2
     assert (products.drop(index=[7, 9]).nncz_flag == 0).all()
@@ -136,28 +146,3 @@ def test_reduced_precision_is_close_but_not_fp32(precision):
     assert np.median(np.abs(low.z_phot_mean - fp32.z_phot_mean)) < 2e-3
     with pytest.raises(ValueError, match="precision must be one of"):
         estimator.predict(table, precision="fp16")
-
-
-def test_torch_fallback_matches_numpy_reference():
-    from nncz.infer import products_torch
-
-    grid = RedshiftGrid()
-    pdf = varied_pdfs(grid, 300)
-    pdf[0, 3] = np.nan
-    pdf[1] = 0.0
-    pdf[2, 5] = np.inf
-    pdf[3] *= 3.0
-    values = products_torch(torch.from_numpy(pdf), grid)
-    assert np.isnan(values[:3]).all() and np.isfinite(values[3:]).all()
-    np.testing.assert_allclose(values[3], products_numpy(pdf[3:4] / 3.0, grid)[0], atol=ATOL)
-    np.testing.assert_allclose(values[4:], products_numpy(pdf[4:], grid), atol=ATOL)
-
-
-def test_predict_without_numba_uses_the_torch_fallback(monkeypatch):
-    estimator = random_estimator()
-    table = feature_table(3000)
-    fused = estimator.predict(table)
-    monkeypatch.setattr(pdf_kernel, "AVAILABLE", False)
-    fallback = estimator.predict(table)
-    np.testing.assert_allclose(fallback[list(PRODUCT_COLUMNS)], fused[list(PRODUCT_COLUMNS)],
-                               atol=ATOL)

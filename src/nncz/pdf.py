@@ -126,19 +126,13 @@ def products_array(pdf: np.ndarray, grid: RedshiftGrid, alpha: float = 0.03,
     """The products of :func:`pdf_products` as one (N, 9) float32 array (columns in
     :data:`PRODUCT_COLUMNS` order), written into ``out`` when given.
 
-    Uses the fused one-pass kernel of :mod:`nncz.pdf_kernel` when numba is installed (a row
-    not summing to 1 within 1e-5 is normalised on its own), else :func:`products_numpy`.
-    The two agree to float32 rounding.
+    Computed by :func:`nncz.pdf_kernel.products` (batched torch operations; a row not
+    summing to 1 within 1e-5 is normalised on its own), which agrees with the reference
+    :func:`products_numpy` to float32 rounding.
     """
-    from nncz import pdf_kernel
+    from nncz.pdf_kernel import products
 
-    if pdf_kernel.AVAILABLE:
-        return pdf_kernel.products_fused(pdf, grid, alpha, out)
-    values = products_numpy(pdf, grid, alpha)
-    if out is None:
-        return values
-    out[...] = values
-    return out
+    return products(pdf, grid, alpha, out)
 
 
 def products_numpy(pdf: np.ndarray, grid: RedshiftGrid, alpha: float = 0.03) -> np.ndarray:
