@@ -100,6 +100,16 @@ def test_rows_can_be_read_in_slices(tmp_path):
     np.testing.assert_array_equal(part.ancil["id"], np.arange(30, 45))
 
 
+def test_appends_and_reads_longer_than_a_conversion_block(tmp_path):
+    """Rows are converted in blocks of 8192 on both sides; the seams must not show."""
+    grid = RedshiftGrid(0.0, 1.0, 10)
+    pdf = np.random.default_rng(3).dirichlet(np.ones(10), size=20_000).astype(np.float32)
+    path = write_pdfs(tmp_path / "big.h5", PDFSet(pdf, grid, ancil={"id": np.arange(20_000)}))
+    part = read_pdfs(path, start=5000, stop=17_000)
+    np.testing.assert_allclose(part.pdf, pdf[5000:17_000], rtol=2.0**-23)
+    np.testing.assert_array_equal(part.ancil["id"], np.arange(5000, 17_000))
+
+
 # ------------------------------------------------------------------ qp reads every file
 @pytest.mark.parametrize("packing", ["float32", "float64", "uint16"])
 def test_qp_reads_the_file_as_the_same_hist_ensemble(tmp_path, packing):

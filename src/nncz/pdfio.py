@@ -64,7 +64,7 @@ __all__ = ["FORMAT", "PACKINGS", "SCALE", "PDFSet", "PdfFileWriter",
 FORMAT = "nncz-pdf/2"
 PACKINGS = {"float32": np.float32, "float64": np.float64, "uint16": np.uint16}
 SCALE = 65535
-_READ_ROWS = 65_536  # rows converted at once by read_pdfs (bounds its float64 work array)
+_BLOCK_ROWS = 8192  # rows converted at once on writing and reading (bounds the float64 work)
 
 log = logging.getLogger(__name__)
 
@@ -223,21 +223,26 @@ class PdfFileWriter:
         ancil : mapping of str to array (M,), optional
             Per-row columns; the first call fixes their names and dtypes for the file.
         """
-        values = self._encode(pdf)
-        columns = self._ancil_columns(ancil or {}, len(values))
-        end = self.n_rows + len(values)
-        for dataset, block in ((self._data, values), *columns):
-            dataset.resize(end, axis=0)
-            dataset[self.n_rows:end] = block
-        self.n_rows = end
-
-    def _encode(self, pdf: np.ndarray) -> np.ndarray:
         pdf = np.asarray(pdf)
         if pdf.ndim != 2 or pdf.shape[1] != self.grid.n_bins:
             raise ValueError(f"{self.path}: rows have shape {pdf.shape}, the file "
                              f"{self.grid.n_bins} bins")
-        if self.packing != "uint16":
-            return (pdf.astype(np.float64) / self.grid.width).astype(PACKINGS[self.packing])
+        if self.packing == "uint16":
+            pdf = self._counts(pdf)  # every check passes before anything is written
+        columns = self._ancil_columns(ancil or {}, len(pdf))
+        end = self.n_rows + len(pdf)
+        for dataset, block in ((self._data, None), *columns):
+            dataset.resize(end, axis=0)
+            if block is not None:
+                dataset[self.n_rows:end] = block
+        for begin in range(0, len(pdf), _BLOCK_ROWS):
+            block = pdf[begin:begin + _BLOCK_ROWS]
+            if self.packing != "uint16":  # densities, computed in float64
+                block = (block.astype(np.float64) / self.grid.width).astype(self._data.dtype)
+            self._data[self.n_rows + begin:self.n_rows + begin + len(block)] = block
+        self.n_rows = end
+
+    def _counts(self, pdf: np.ndarray) -> np.ndarray:
         if pdf.dtype != np.uint16:
             return quantise(pdf)
         wrong = pdf.sum(axis=1, dtype=np.int64) != SCALE
@@ -370,8 +375,8 @@ def _probabilities(stored, rows: slice, grid: RedshiftGrid) -> np.ndarray:
     quantised = stored.dtype == np.uint16
     out = np.empty((max(0, last - first), grid.n_bins),
                    np.float64 if quantised or stored.dtype == np.float64 else np.float32)
-    for begin in range(first, last, _READ_ROWS):
-        block = stored[begin:min(begin + _READ_ROWS, last)].astype(np.float64)
+    for begin in range(first, last, _BLOCK_ROWS):
+        block = stored[begin:min(begin + _BLOCK_ROWS, last)].astype(np.float64)
         if quantised:  # qp's own reading: rows normalised (exact for rows of quantise)
             block /= block.sum(axis=1, keepdims=True)
         else:
