@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from nncz.baselines import (
     ANNRegressionPhotoZ,
@@ -14,10 +15,11 @@ from nncz.baselines import (
     RandomForestPhotoZ,
     XGBoostPhotoZ,
     expand_grid,
-    load_baseline,
 )
+from nncz.bundle import CONFIG_FILE, load_model
 from nncz.io import ColumnError
 from nncz.metrics import point_metrics
+from nncz.paths import ModelFileError
 
 FEATURES = [f"colour_{i}" for i in range(5)]
 
@@ -61,7 +63,8 @@ def fitted(data):
 def test_learns_the_function(fitted, data, name, factor):
     train, test = data
     prediction = fitted[name].predict(test)
-    assert list(prediction.columns) == ["z_phot_mean"]
+    assert list(prediction.columns) == ["z_phot_mean", "nncz_flag"]
+    assert (prediction["nncz_flag"] == 0).all()
     assert prediction.index.equals(test.index)
     metrics = point_metrics(prediction["z_phot_mean"].to_numpy(), test["z_spec"].to_numpy())
     assert metrics["sigma_nmad"] < factor * constant_nmad(train, test)
@@ -74,13 +77,16 @@ def test_save_load_gives_identical_predictions(fitted, data, tmp_path, name):
     estimator = fitted[name]
     estimator.save(tmp_path / name)
     files = {p.name for p in (tmp_path / name).iterdir()}
-    assert "meta.json" in files and not any(f.endswith((".pkl", ".pickle")) for f in files)
-    meta = json.loads((tmp_path / name / "meta.json").read_text())
-    assert meta["features"] == FEATURES and meta["estimator"] == type(estimator).__name__
-    loaded = load_baseline(tmp_path / name)
-    assert type(loaded) is type(estimator)
-    np.testing.assert_array_equal(loaded.predict(test)["z_phot_mean"],
-                                  estimator.predict(test)["z_phot_mean"])
+    config = json.loads((tmp_path / name / CONFIG_FILE).read_text())
+    assert files == {CONFIG_FILE, config["model_file"]}  # no pickle, nothing else
+    assert config["format"] == "nncz-model-3" and config["kind"] == type(estimator).kind
+    assert config["features"] == FEATURES and config["bad_values"]["mode"] == "fill"
+    for loaded in (load_model(tmp_path / name), type(estimator).load(tmp_path / name)):
+        assert type(loaded) is type(estimator)
+        assert loaded.get_params() == {**estimator.get_params(), **(
+            {"verbose": False, "hidden": tuple(estimator.hidden)} if name == "ann" else {})}
+        np.testing.assert_array_equal(loaded.predict(test)["z_phot_mean"],
+                                      estimator.predict(test)["z_phot_mean"])
 
 
 def test_forest_export_matches_sklearn(data, tmp_path):
@@ -92,10 +98,9 @@ def test_forest_export_matches_sklearn(data, tmp_path):
     arrays = ForestArrays.from_sklearn(forest)
     expected = forest.predict(test[FEATURES].to_numpy())
     np.testing.assert_allclose(arrays.predict(test[FEATURES].to_numpy()), expected, rtol=1e-12)
-    arrays.save(tmp_path / "forest.npz")
-    with np.load(tmp_path / "forest.npz", allow_pickle=False) as stored:
-        assert all(stored[k].dtype != object for k in stored.files)
-    reloaded = ForestArrays.load(tmp_path / "forest.npz")
+    arrays.save(tmp_path / "forest.safetensors")
+    reloaded = ForestArrays.load(tmp_path / "forest.safetensors")
+    assert reloaded.max_depth == arrays.max_depth
     np.testing.assert_array_equal(reloaded.predict(test[FEATURES].to_numpy()),
                                   arrays.predict(test[FEATURES].to_numpy()))
     # Trees that are a single leaf (constant target) predict that constant.
@@ -146,32 +151,54 @@ def test_missing_column_errors_name_the_column(fitted, data):
         XGBoostPhotoZ().fit(train, FEATURES, target="redshift")
 
 
-def test_bad_rows_dropped_in_fit_and_nan_in_predict(fitted, data, caplog):
+def test_drop_policy_drops_bad_rows_in_fit_and_gives_nan(data, caplog):
     train, test = data
     dirty = test.copy()
     dirty.loc[dirty.index[3], "colour_1"] = np.nan
-    dirty.loc[dirty.index[7], "colour_4"] = np.inf
-    with caplog.at_level("WARNING"):
-        z = fitted["xgboost"].predict(dirty)["z_phot_mean"].to_numpy()
-    assert "2 of 400 rows" in caplog.text
-    assert np.isnan(z[[3, 7]]).all() and np.isfinite(np.delete(z, [3, 7])).all()
-    clean = fitted["xgboost"].predict(test)["z_phot_mean"].to_numpy()
-    np.testing.assert_array_equal(np.delete(z, [3, 7]), np.delete(clean, [3, 7]))
+    dirty.loc[dirty.index[7], "colour_4"] = 99.0  # a sentinel: finite, but bad (nncz.cleaning)
     dirty_train = train.copy()
     dirty_train.loc[dirty_train.index[:10], "z_spec"] = np.nan
+    dirty_train.loc[dirty_train.index[10:15], "colour_2"] = -99.0
+    with caplog.at_level("WARNING"):
+        model = XGBoostPhotoZ(param_grid={"max_depth": [3]}, n_estimators=100,
+                              bad_values="drop").fit(dirty_train, FEATURES)
+    assert "non-finite redshift" in caplog.text and "unusable features" in caplog.text
+    assert model.n_train_ + model.n_valid_ == len(train) - 15
     caplog.clear()
     with caplog.at_level("WARNING"):
-        model = RandomForestPhotoZ(param_grid={"n_estimators": [5]}).fit(dirty_train, FEATURES)
-    assert "dropped" in caplog.text
-    assert model.n_train_ + model.n_valid_ == len(train) - 10
+        prediction = model.predict(dirty)
+    assert "2 of 400 rows" in caplog.text
+    z = prediction["z_phot_mean"].to_numpy()
+    assert np.isnan(z[[3, 7]]).all() and np.isfinite(np.delete(z, [3, 7])).all()
+    assert prediction["nncz_flag"].tolist() == [1 if i in (3, 7) else 0 for i in range(400)]
+    clean = model.predict(test)["z_phot_mean"].to_numpy()
+    np.testing.assert_array_equal(np.delete(z, [3, 7]), np.delete(clean, [3, 7]))
+
+
+@pytest.mark.parametrize("name", ["rf", "xgboost", "ann"])
+def test_fill_policy_answers_every_row_and_flags_the_filled(fitted, data, name):
+    train, test = data
+    dirty_train = train.copy()
+    dirty_train.loc[dirty_train.index[:40], "colour_3"] = np.nan
+    model = clone(fitted[name]).fit(dirty_train, FEATURES)
+    assert model.policy_.indicator_features_ == ["colour_3"]
+    assert model.n_train_ + model.n_valid_ == len(train)  # nothing dropped
+    dirty = test.copy()
+    dirty.loc[dirty.index[:5], "colour_3"] = np.inf
+    dirty.loc[dirty.index[5], FEATURES] = np.nan  # nothing usable: no prediction
+    prediction = model.predict(dirty)
+    assert np.isfinite(prediction["z_phot_mean"].to_numpy()[:5]).all()
+    assert prediction["nncz_flag"].tolist()[:7] == [2, 2, 2, 2, 2, 1, 0]
+    assert np.isnan(prediction["z_phot_mean"].iloc[5])
 
 
 def test_load_checks_the_class(fitted, tmp_path):
     fitted["rf"].save(tmp_path)
-    with pytest.raises(ValueError, match="RandomForestPhotoZ"):
+    with pytest.raises(ModelFileError,
+                       match=r"'kind'.*RandomForestPhotoZ\), not a XGBoostPhotoZ"):
         XGBoostPhotoZ.load(tmp_path)
     with pytest.raises(FileNotFoundError):
-        load_baseline(tmp_path / "nothing")
+        load_model(tmp_path / "nothing")
 
 
 def test_expand_grid():
@@ -182,35 +209,112 @@ def test_expand_grid():
         RandomForestPhotoZ(scoring="r2").fit(synthetic(50, 0), FEATURES)
 
 
-def test_ann_saved_before_the_shared_format_still_loads(fitted, data, tmp_path):
-    """Version-1 files: weights without the ``member0.`` prefix, no lr_factor in the params,
-    no batch_size_used, no checksums."""
-    from safetensors.torch import load_file, save_file
+def write_old_layout(estimator, directory):
+    """A baseline directory as nncz wrote it before the common bundle (``meta.json`` beside
+    ``forest.npz``, ``xgboost_model.json`` or ``ann.safetensors``, format_version 1)."""
+    from safetensors.torch import save_file
 
+    from nncz.bundle import file_sha256
+
+    directory.mkdir()
+    kind = type(estimator).kind
+    params = {k: v for k, v in estimator.get_params().items() if k != "bad_values"}
+    extra = {}
+    if kind == "rf":
+        name = "forest.npz"
+        arrays = {k: getattr(estimator.forest_, k) for k in
+                  ("left", "right", "feature", "threshold", "value", "node_weight", "roots")}
+        np.savez_compressed(directory / name, **arrays,
+                            max_depth=np.array(estimator.forest_.max_depth))
+    elif kind == "xgb":
+        name = "xgboost_model.json"
+        estimator.booster_.save_model(str(directory / name))
+        extra = {"n_rounds": estimator.n_rounds_, "fixed_params_used": estimator.fixed_params_}
+    else:  # the first ANN files: no "member0." prefix, no lr_factor, no batch_size_used
+        name = "ann.safetensors"
+        save_file({k: t.contiguous() for k, t in estimator.model_.state_dict().items()},
+                  str(directory / name))
+        params.pop("lr_factor")
+        extra = {"scaler": {"mean": estimator.scaler_mean_.tolist(),
+                            "scale": estimator.scaler_scale_.tolist()},
+                 "history": estimator.history_}
+    meta = {"estimator": type(estimator).__name__, "format_version": 1, "params": params,
+            "features": estimator.features_, "target": estimator.target_,
+            "n_train": estimator.n_train_, "n_valid": estimator.n_valid_,
+            "best_params": estimator.best_params_, "grid_results": estimator.grid_results_,
+            "metrics": estimator.metrics_, "model_files": [name],
+            "model_sha256": {name: file_sha256(directory / name)}, **extra}
+    (directory / "meta.json").write_text(json.dumps(meta))
+    return directory / name
+
+
+@pytest.mark.parametrize("name", ["rf", "xgboost", "ann"])
+def test_old_layout_still_loads_with_a_deprecation_message(fitted, data, tmp_path, caplog,
+                                                           name):
     _, test = data
-    fitted["ann"].save(tmp_path)
-    state = load_file(str(tmp_path / "ann.safetensors"))
-    assert all(name.startswith("member0.") for name in state)
-    save_file({name.removeprefix("member0."): t for name, t in state.items()},
-              str(tmp_path / "ann.safetensors"))
-    meta = json.loads((tmp_path / "meta.json").read_text())
-    for key in ("model_sha256", "batch_size_used"):
-        meta.pop(key)
-    meta["params"].pop("lr_factor")
-    (tmp_path / "meta.json").write_text(json.dumps(meta))
-    loaded = load_baseline(tmp_path)
-    assert loaded.batch_size_ == 256 and loaded.lr_factor == 0.5
+    estimator = fitted[name]
+    write_old_layout(estimator, tmp_path / "old")
+    with caplog.at_level("WARNING"):
+        loaded = load_model(tmp_path / "old")
+    assert "deprecated" in caplog.text and "meta.json" in caplog.text
+    assert type(loaded) is type(estimator) and loaded.features_ == FEATURES
+    assert loaded.policy_.mode == "drop" and loaded.policy_.sentinels == ()  # finite-only rule
     np.testing.assert_array_equal(loaded.predict(test)["z_phot_mean"],
-                                  fitted["ann"].predict(test)["z_phot_mean"])
+                                  estimator.predict(test)["z_phot_mean"])
+    dirty = test.iloc[:3].assign(colour_0=[np.nan, 99.0, 0.1])
+    assert loaded.predict(dirty)["nncz_flag"].tolist() == [1, 0, 0]  # 99 was a value then
+    other = XGBoostPhotoZ if name == "rf" else RandomForestPhotoZ
+    with pytest.raises(ModelFileError, match=f"not a {other.__name__}"):
+        other.load(tmp_path / "old")
+    loaded.save(tmp_path / "new")  # save converts it
+    assert load_model(tmp_path / "new").predict(test)["z_phot_mean"].equals(
+        loaded.predict(test)["z_phot_mean"])
+    if name == "ann":
+        assert loaded.batch_size_ == 256 and loaded.lr_factor == 0.5
 
 
 @pytest.mark.parametrize("name", ["rf", "xgboost", "ann"])
 def test_changed_model_file_is_refused(fitted, tmp_path, name):
-    from nncz.paths import ModelFileError
+    fitted[name].save(tmp_path / "new")
+    config = json.loads((tmp_path / "new" / CONFIG_FILE).read_text())
+    old_file = write_old_layout(fitted[name], tmp_path / "old")
+    for model_file, recorded in ((tmp_path / "new" / config["model_file"], "weights_sha256"),
+                                 (old_file, "model_sha256")):
+        model_file.write_bytes(model_file.read_bytes() + b" ")
+        with pytest.raises(ModelFileError, match=f"{model_file.name}: checksum differs from "
+                           f"{recorded}"):
+            load_model(model_file.parent)
 
+
+@pytest.mark.parametrize("name, field, edit", [
+    ("rf", "n_trees", lambda c: c.update(n_trees=c["n_trees"] + 1)),
+    ("xgboost", "n_rounds", lambda c: c.update(n_rounds=1)),
+    ("ann", "scaler", lambda c: c["scaler"]["mean"].__setitem__(0, 3.0)),
+    ("rf", "bad_values", lambda c: c["bad_values"].update(mode="drop")),
+    ("xgboost", "kind", lambda c: c.update(kind="rf")),
+])
+def test_edited_bundle_field_is_refused(fitted, tmp_path, name, field, edit):
     fitted[name].save(tmp_path)
-    meta = json.loads((tmp_path / "meta.json").read_text())
-    model_file = tmp_path / meta["model_files"][0]
-    model_file.write_bytes(model_file.read_bytes() + b" ")
-    with pytest.raises(ModelFileError, match=f"{model_file.name}: checksum differs"):
-        load_baseline(tmp_path)
+    path = tmp_path / CONFIG_FILE
+    config = json.loads(path.read_text())
+    edit(config)
+    path.write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match=f"field '{field}'"):
+        load_model(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["rf", "xgboost"])
+def test_tree_shap_of_a_model_with_indicator_inputs(fitted, data, name):
+    """Filled training values add ``<feature>__missing`` inputs; SHAP still explains the
+    features, and the values add up to the prediction (local accuracy)."""
+    from nncz.explain import explain
+
+    train, test = data
+    dirty_train = train.copy()
+    dirty_train.loc[dirty_train.index[:40], "colour_3"] = np.nan
+    model = clone(fitted[name]).fit(dirty_train, FEATURES)
+    assert model.model_inputs(test).shape == (len(test), len(FEATURES) + 1)
+    result = explain(model, test, n_samples=60, n_background=30, method="tree")
+    assert result.values.shape == (60, len(FEATURES))
+    z = model.predict(pd.DataFrame(result.data, columns=FEATURES))["z_phot_mean"].to_numpy()
+    assert np.abs(result.base_value + result.values.sum(axis=1) - z).max() < 1e-5

@@ -37,13 +37,16 @@ NON_DEFAULT = {
     ANNRegressionPhotoZ: dict(
         hidden=[8, 4], dropout=0.2, activation="gelu", huber_delta=0.1, lr=1e-3,
         weight_decay=1e-4, batch_size=128, max_epochs=7, patience=3, lr_patience=2,
-        lr_factor=0.3, clip_norm=2.0, seed=9, validation_fraction=0.2, verbose=False),
+        lr_factor=0.3, clip_norm=2.0, seed=9, validation_fraction=0.2, bad_values="drop",
+        verbose=False),
     RandomForestPhotoZ: dict(
         param_grid={"n_estimators": [5], "min_samples_leaf": [2, 4]}, scoring="rmse",
-        n_jobs=1, seed=9, validation_fraction=0.2),
+        n_jobs=1, seed=9, validation_fraction=0.2,
+        bad_values=BadValuePolicy(mode="drop", abs_max=50.0)),
     XGBoostPhotoZ: dict(
         param_grid={"max_depth": [2]}, fixed_params={"subsample": 0.5}, n_estimators=20,
-        early_stopping_rounds=5, scoring="eta", n_jobs=1, seed=9, validation_fraction=0.2),
+        early_stopping_rounds=5, scoring="eta", n_jobs=1, seed=9, validation_fraction=0.2,
+        bad_values=BadValuePolicy(mode="fill", sentinels=(-1.0,))),
 }
 
 
@@ -94,6 +97,7 @@ def test_defaults_are_plain_values(cls):
     (ANNRegressionPhotoZ, "batch_size", "big"), (ANNRegressionPhotoZ, "activation", "tanhh"),
     (RandomForestPhotoZ, "scoring", "r2"), (RandomForestPhotoZ, "validation_fraction", 1.0),
     (XGBoostPhotoZ, "n_estimators", 0), (XGBoostPhotoZ, "fixed_params", ["subsample"]),
+    (XGBoostPhotoZ, "bad_values", "ignore"),
 ])
 def test_bad_arguments_are_accepted_by_init_and_refused_by_fit(cls, name, value):
     estimator = cls(**{name: value})  # scikit-learn: no validation in __init__

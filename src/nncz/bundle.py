@@ -1,20 +1,41 @@
-"""The model bundle: a directory with ``model.safetensors`` (weights) and ``nncz_model.json``.
+"""The model bundle: one directory format for every nncz estimator (NNC and the baselines).
 
-No pickle anywhere: the JSON holds every setting, the scaler, the bad-value policy, the
-calibration and a SHA-256 of the weights file; the weights are plain tensors named
-``member{k}.<parameter>``. :func:`load_bundle` verifies everything before use and reports each
-violation as one line naming the file and the field.
+A bundle is a directory with ``nncz_model.json`` and one model file. No pickle anywhere: the
+JSON holds every setting, the feature columns, the bad-value policy, the scaler, the calibration
+and a SHA-256 of the model file; the model file holds numbers only.
 
-Format ``nncz-model-2`` (this version): ensembles and calibration objects. ``nncz-model-1``
-(one network, a temperature, weights without the ``member0.`` prefix) still loads.
+Format ``nncz-model-3`` (this version). Its ``kind`` field says which estimator wrote it:
+
+========  =====================================  =========================================
+kind      estimator                              model file
+========  =====================================  =========================================
+``nnc``   :class:`nncz.estimator.NNCEstimator`   ``model.safetensors``, ``member{k}.<param>``
+``ann``   ``nncz.baselines.ANNRegressionPhotoZ``  ``model.safetensors``, ``member0.<param>``
+``rf``    ``nncz.baselines.RandomForestPhotoZ``   ``model.safetensors``, flat node arrays
+``xgb``   ``nncz.baselines.XGBoostPhotoZ``        ``xgboost_model.json`` (XGBoost's format)
+========  =====================================  =========================================
+
+Every bundle has ``format``, ``kind``, ``features``, ``input_columns``, ``target``,
+``bad_values``, ``model_file``, ``settings`` (the constructor arguments not held elsewhere),
+``metrics_validation``, ``history``, ``weights_sha256`` (of the model file) and
+``field_sha256`` (of :data:`COMMON_PROTECTED` and every field of the kind); the kind adds its
+own fields (NNC: ``grid``, ``architecture``, ``n_members``, ``scaler``, ``calibration``...).
+:func:`load_bundle` verifies everything before use and reports each violation as one
+:class:`~nncz.paths.ModelFileError` naming the file and the field.
+
+Older layouts still load: NNC's ``nncz-model-2`` (no ``kind``) and ``nncz-model-1`` (one network,
+a temperature, weights without the ``member0.`` prefix), and the baselines' ``meta.json``
+directories (:mod:`nncz.baselines.legacy`, with a deprecation message).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import logging
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +51,28 @@ from nncz.model import ACTIVATIONS, ResidualMLP
 from nncz.paths import ModelFileError
 from nncz.train import TrainConfig
 
+log = logging.getLogger("nncz")
+
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "nncz_model.json"
-FORMAT = "nncz-model-2"
-FORMATS = ("nncz-model-1", FORMAT)
+LEGACY_META_FILE = "meta.json"  # the baselines' layout before nncz-model-3
+FORMAT = "nncz-model-3"
+FORMATS = ("nncz-model-1", "nncz-model-2", FORMAT)
 MAX_BINS = 100_000
+KINDS = {  # kind -> "module:class" of the estimator that writes it
+    "nnc": "nncz.estimator:NNCEstimator",
+    "ann": "nncz.baselines.ann:ANNRegressionPhotoZ",
+    "rf": "nncz.baselines.forest:RandomForestPhotoZ",
+    "xgb": "nncz.baselines.xgb:XGBoostPhotoZ",
+}
 # Fields that decide every prediction: each is checksummed at save time, so an edit of the JSON
 # that keeps it self-consistent (another grid, permuted features) is still refused at load.
-PROTECTED = ("features", "input_columns", "target", "grid", "architecture", "n_members",
-             "scaler", "calibration", "bad_values")
+# The fields a kind adds are all checksummed too.
+COMMON_PROTECTED = ("kind", "features", "input_columns", "target", "bad_values", "model_file")
+NNC_PROTECTED = ("grid", "architecture", "n_members", "scaler", "calibration", "temperature",
+                 "batch_size_used")
+PROTECTED = COMMON_PROTECTED + NNC_PROTECTED  # an NNC bundle's checksummed fields
+NNC_PARAMS_IN_FIELDS = ("grid", "hidden", "dropout", "activation")
 
 
 def _field_sha256(value: Any) -> str:
@@ -46,7 +80,7 @@ def _field_sha256(value: Any) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (weights and model files are checked against it)."""
+    """Hex SHA-256 of a file's bytes (model files are checked against it)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -54,51 +88,102 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def bundle_dict(estimator: Any) -> dict:
-    """Everything but the weights, as plain JSON-able values."""
-    settings = {k: v for k, v in estimator.get_params().items()
-                if k not in ("grid", "bad_values", "verbose", "hidden", "dropout", "activation")}
-    return {
+def estimator_class(kind: str) -> type:
+    """The estimator class that writes bundles of ``kind`` (see :data:`KINDS`)."""
+    module, name = KINDS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def kind_of(cls: type) -> str:
+    """The bundle ``kind`` of an estimator class (or of the class it derives from)."""
+    for base in cls.__mro__:
+        for kind, path in KINDS.items():
+            if path == f"{base.__module__}:{base.__name__}":
+                return kind
+    raise TypeError(f"{cls.__name__} is not an nncz estimator with a bundle kind {list(KINDS)}")
+
+
+# -- the kinds' parts of a bundle -------------------------------------------------------------
+class _Hooks:
+    """What a kind writes and reads beyond the common fields (see :class:`nncz.base`'s hooks)."""
+
+    def __init__(self, fields: Callable, write_payload: Callable, init_kwargs: Callable,
+                 restore: Callable, params_in_fields: tuple[str, ...]) -> None:
+        self.fields, self.write_payload = fields, write_payload
+        self.init_kwargs, self.restore = init_kwargs, restore
+        self.params_in_fields = params_in_fields
+
+
+def _hooks(cls: type) -> _Hooks:
+    if kind_of(cls) == "nnc":  # NNCEstimator's part lives here until it derives from the base
+        return _Hooks(_nnc_fields, _write_members, _nnc_init_kwargs, _nnc_restore,
+                      NNC_PARAMS_IN_FIELDS)
+    return _Hooks(cls._bundle_fields, cls._write_payload, cls._init_kwargs,
+                  cls._restore_payload, cls.params_in_fields)
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"python": platform.python_version(), "torch": torch.__version__,
+                "numpy": np.__version__}
+    for name in ("scikit-learn", "xgboost"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _config(estimator: Any, hooks: _Hooks, kind_fields: dict, model_file: str) -> dict:
+    """Everything but the checksums, as the JSON values read back."""
+    skipped = ("bad_values", "verbose", *hooks.params_in_fields)
+    settings = {k: v for k, v in estimator.get_params().items() if k not in skipped}
+    config = {
         "format": FORMAT,
+        "kind": kind_of(type(estimator)),
         "nncz_version": __version__,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "numpy": np.__version__},
+        "versions": _versions(),
         "features": list(estimator.features_),
         "target": estimator.target_,
         "input_columns": estimator.policy_.feature_names(estimator.model_features_),
-        "grid": estimator.grid.to_dict(),
-        "architecture": {"hidden": [int(h) for h in estimator.hidden],
-                         "dropout": estimator.dropout, "activation": estimator.activation},
-        "n_members": len(estimator.members_),
-        "settings": settings,
-        "batch_size_used": int(estimator.batch_size_),
-        "scaler": {"mean": np.asarray(estimator.scaler_mean_, float).tolist(),
-                   "scale": np.asarray(estimator.scaler_scale_, float).tolist()},
-        "calibration": estimator.calibration_.to_dict(),
-        "temperature": estimator.temperature_,
         "bad_values": estimator.policy_.to_dict(),
+        "model_file": model_file,
+        **kind_fields,
+        "settings": settings,
         "metrics_validation": estimator.metrics_,
-        "history": estimator.history_,
+        "history": getattr(estimator, "history_", []),
     }
+    return json.loads(json.dumps(config, default=_json_default))
 
 
 def save_bundle(estimator: Any, directory: str | Path) -> Path:
-    """Write the weights, then the JSON with the weights' checksum (each atomically)."""
+    """Write the model file, then the JSON with its checksums (each atomically)."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"{directory}: model output exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    weights = write_weights(estimator.members_, directory / WEIGHTS_FILE)
-    config = bundle_dict(estimator)
-    config["weights_sha256"] = file_sha256(weights)
-    config = json.loads(json.dumps(config))  # the values exactly as they will be read back
-    config["field_sha256"] = {name: _field_sha256(config[name]) for name in PROTECTED}
+    hooks = _hooks(type(estimator))
+    model_file = hooks.write_payload(estimator, directory)
+    kind_fields = hooks.fields(estimator)
+    config = _config(estimator, hooks, kind_fields, model_file)
+    config["weights_sha256"] = file_sha256(directory / model_file)
+    config["field_sha256"] = {name: _field_sha256(config[name])
+                              for name in (*COMMON_PROTECTED, *kind_fields)}
     text = json.dumps(config, indent=2)
     atomic_write(directory / CONFIG_FILE, lambda temp: temp.write_text(text))
     return directory
 
 
-class _Fields:
+class BundleFields:
     """Reads fields of a bundle's JSON, turning every problem into one named error."""
 
     def __init__(self, config: dict, path: Path) -> None:
@@ -141,82 +226,114 @@ def _read_config(directory: Path) -> tuple[dict, Path]:
     return config, config_path
 
 
+def _is_legacy(directory: Path) -> bool:
+    return not (directory / CONFIG_FILE).exists() and (directory / LEGACY_META_FILE).exists()
+
+
+def load_model(directory: str | Path) -> Any:
+    """Load the estimator of any kind saved in ``directory`` (its class read from the bundle)."""
+    directory = Path(directory)
+    if _is_legacy(directory):
+        from nncz.baselines.legacy import load_legacy
+
+        return load_legacy(directory, None)
+    config, config_path = _read_config(directory)
+    fields = BundleFields(config, config_path)
+    kind = _kind(fields)
+    return load_bundle(estimator_class(kind), directory)
+
+
+def _kind(fields: BundleFields) -> str:
+    if fields.get("format") not in FORMATS:
+        raise fields.fail("format", f"{fields.config.get('format')!r} is not one of {FORMATS}")
+    kind = fields.get("kind") if fields.config["format"] == FORMAT else "nnc"
+    if kind not in KINDS:
+        raise fields.fail("kind", f"{kind!r} is not one of {list(KINDS)}")
+    return kind
+
+
 def load_bundle(cls: type, directory: str | Path) -> Any:
     """Rebuild an estimator of class ``cls`` from a bundle, verifying every field first."""
     directory = Path(directory)
+    if _is_legacy(directory):
+        from nncz.baselines.legacy import load_legacy
+
+        return load_legacy(directory, cls)
     config, config_path = _read_config(directory)
-    fields = _Fields(config, config_path)
-    if fields.get("format") not in FORMATS:
-        raise fields.fail("format", f"{config.get('format')!r} is not one of {FORMATS}")
+    fields = BundleFields(config, config_path)
+    kind = _kind(fields)
+    if kind != kind_of(cls):
+        raise fields.fail("kind", f"the bundle holds a {kind!r} model "
+                          f"({KINDS[kind].split(':')[1]}), not a {cls.__name__}")
     _check_field_checksums(fields)
-    grid = _grid(fields)
-    arch = fields.get("architecture")
-    try:
-        hidden = tuple(int(h) for h in arch["hidden"])
-        dropout, activation = float(arch["dropout"]), str(arch["activation"])
-    except (TypeError, KeyError, ValueError):
-        raise fields.fail("architecture", "needs hidden, dropout and activation") from None
     features = fields.get("features")
     inputs = fields.get("input_columns")
     if (not isinstance(features, list) or not features or len(set(features)) != len(features)
             or not isinstance(inputs, list) or inputs[: len(features)] != features):
         raise fields.fail("features", "must be a non-empty list of distinct column names "
                           "that starts input_columns")
-    settings = dict(fields.get("settings", {}))
-    if config["format"] == "nncz-model-1":
-        settings = _settings_v1(config)
     try:
         policy = BadValuePolicy.from_dict(fields.get("bad_values"))
     except (TypeError, ValueError) as error:
         raise fields.fail("bad_values", str(error)) from None
-    try:
-        estimator = cls(grid=grid, hidden=hidden, dropout=dropout, activation=activation,
-                        bad_values=policy.mode, verbose=False, **settings)
-    except TypeError as error:
-        raise fields.fail("settings", str(error)) from None
+    estimator = _construct(cls, fields, policy)
     estimator.features_, estimator.target_ = features, str(fields.get("target"))
     estimator.policy_ = policy
     if policy.feature_names(estimator.model_features_) != inputs:
-        raise fields.fail("input_columns", "disagrees with features and bad_values")
-    estimator.scaler_mean_ = fields.vector("scaler", "mean", len(inputs))
-    estimator.scaler_scale_ = fields.vector("scaler", "scale", len(inputs), positive=True)
-    calibration = config.get("calibration")
-    if not isinstance(calibration, dict):  # format 1: a temperature only
-        calibration = {"method": config.get("calibration", "crps") or "crps",
-                       "temperature": fields.get("temperature")}
-    try:
-        estimator.calibration_ = Calibration.from_dict(calibration, f"{config_path}: calibration")
-    except (TypeError, ValueError) as error:
-        raise ModelFileError(str(error)) from None
-    batch = settings.get("batch_size", 4096)  # format 1 has no batch_size_used
-    estimator.batch_size_ = int(config.get("batch_size_used", 4096 if batch == "auto" else batch))
+        raise fields.fail("input_columns", "disagrees with features, settings and bad_values")
     estimator.metrics_ = config.get("metrics_validation", {})
     estimator.history_ = config.get("history", [])
-    estimator.members_ = _load_members(fields, directory, config, len(inputs), grid, hidden,
-                                       dropout, activation)
-    estimator._folded = None
+    _hooks(cls).restore(estimator, fields, _model_file(fields, directory))
     return estimator
 
 
-def _check_field_checksums(fields: _Fields) -> None:
+def _construct(cls: type, fields: BundleFields, policy: BadValuePolicy) -> Any:
+    settings = dict(fields.get("settings", {}))
+    if fields.config["format"] == "nncz-model-1":
+        settings = _settings_v1(fields.config)
+    if "verbose" in cls._get_param_names():
+        settings["verbose"] = False
+    try:
+        return cls(**settings, **_hooks(cls).init_kwargs(fields), bad_values=policy.mode)
+    except TypeError as error:
+        raise fields.fail("settings", str(error)) from None
+
+
+def _model_file(fields: BundleFields, directory: Path) -> Path:
+    """The bundle's model file, after checking its SHA-256 against ``weights_sha256``."""
+    if fields.config["format"] == FORMAT:
+        name = fields.get("model_file")
+        if not isinstance(name, str) or Path(name).name != name or name == CONFIG_FILE:
+            raise fields.fail("model_file", f"{name!r} is not a file name in the bundle")
+        expected = fields.get("weights_sha256")
+    else:  # formats 1 and 2 (NNC): fixed name; checksums were optional
+        name, expected = WEIGHTS_FILE, fields.config.get("weights_sha256")
+    path = directory / name
+    if not path.exists():
+        raise FileNotFoundError(f"{directory}: no {name}")
+    if expected is not None and file_sha256(path) != expected:
+        raise ModelFileError(f"{path}: checksum differs from weights_sha256 in "
+                             f"{fields.path.name} (the file was changed or belongs to another "
+                             "model)")
+    return path
+
+
+def _check_field_checksums(fields: BundleFields) -> None:
     recorded = fields.config.get("field_sha256")
-    if recorded is None:  # bundles written before checksums existed
-        return
-    for name in PROTECTED:
-        if name in recorded and _field_sha256(fields.config.get(name)) != recorded[name]:
+    if recorded is None:
+        if fields.config["format"] == FORMAT:
+            raise fields.fail("field_sha256", "missing")
+        return  # NNC bundles written before checksums existed
+    if not isinstance(recorded, dict):
+        raise fields.fail("field_sha256", "not a mapping of field names to checksums")
+    if fields.config["format"] == FORMAT:
+        missing = [name for name in COMMON_PROTECTED if name not in recorded]
+        if missing:
+            raise fields.fail("field_sha256", f"has no checksum of {missing}")
+    for name, digest in recorded.items():
+        if _field_sha256(fields.config.get(name)) != digest:
             raise fields.fail(name, "was edited after the model was saved (checksum differs); "
                               "retrain, or restore the file")
-
-
-def _grid(fields: _Fields) -> RedshiftGrid:
-    values = fields.get("grid")
-    try:
-        grid = RedshiftGrid.from_dict(values)
-    except (TypeError, KeyError, ValueError) as error:
-        raise fields.fail("grid", str(error)) from None
-    if grid.n_bins > MAX_BINS:
-        raise fields.fail("grid", f"n_bins {grid.n_bins} exceeds {MAX_BINS}")
-    return grid
 
 
 def _settings_v1(config: dict) -> dict:
@@ -226,27 +343,92 @@ def _settings_v1(config: dict) -> dict:
             "nll_weight": config.get("nll_weight", 0.0)}
 
 
-def _load_members(fields: _Fields, directory: Path, config: dict, n_inputs: int,
-                  grid: RedshiftGrid, hidden, dropout, activation) -> list[ResidualMLP]:
-    weights = directory / WEIGHTS_FILE
-    state = read_weights(weights, config.get("weights_sha256"),
-                         f"weights_sha256 in {fields.path.name}")
-    n_members = int(fields.get("n_members", 1))
+# -- networks (NNC's members, the ANN) ----------------------------------------------------------
+def network_fields(estimator: Any, members: Sequence[torch.nn.Module]) -> dict:
+    """Bundle fields of a residual-MLP estimator: architecture, members, scaler, batch size."""
+    return {"architecture": {"hidden": [int(h) for h in estimator.hidden],
+                             "dropout": estimator.dropout, "activation": estimator.activation},
+            "n_members": len(members),
+            "scaler": {"mean": np.asarray(estimator.scaler_mean_, float).tolist(),
+                       "scale": np.asarray(estimator.scaler_scale_, float).tolist()},
+            "batch_size_used": int(estimator.batch_size_)}
+
+
+def architecture_kwargs(fields: BundleFields) -> dict[str, Any]:
+    """``hidden``, ``dropout`` and ``activation`` from a bundle's ``architecture`` field."""
+    arch = fields.get("architecture")
+    try:
+        return {"hidden": tuple(int(h) for h in arch["hidden"]),
+                "dropout": float(arch["dropout"]), "activation": str(arch["activation"])}
+    except (TypeError, KeyError, ValueError):
+        raise fields.fail("architecture", "needs hidden, dropout and activation") from None
+
+
+def restore_network(estimator: Any, fields: BundleFields, path: Path, n_outputs: int
+                    ) -> list[ResidualMLP]:
+    """Set the scaler and ``batch_size_`` of a network estimator from its bundle; returns its
+    members read from the weights file ``path`` (checksum already verified)."""
+    n_inputs = len(fields.get("input_columns"))
+    estimator.scaler_mean_ = fields.vector("scaler", "mean", n_inputs)
+    estimator.scaler_scale_ = fields.vector("scaler", "scale", n_inputs, positive=True)
+    batch = fields.config.get("settings", {}).get("batch_size", 4096)
+    estimator.batch_size_ = int(fields.config.get(  # format 1 has no batch_size_used
+        "batch_size_used", 4096 if batch == "auto" else batch))
+    estimator._folded = None
+    state = read_weights(path)
+    prefixed = fields.config["format"] != "nncz-model-1"
     members = []
-    for k in range(n_members):
-        model = ResidualMLP(n_inputs, grid.n_bins, hidden, dropout, activation)
+    for k in range(int(fields.get("n_members", 1))):
+        model = ResidualMLP(n_inputs, n_outputs, tuple(int(h) for h in estimator.hidden),
+                            estimator.dropout, estimator.activation)
         try:
-            model.load_state_dict(member_state(state, k, config["format"] != "nncz-model-1"))
+            model.load_state_dict(member_state(state, k, prefixed))
         except RuntimeError as error:
             lines = str(error).strip().splitlines()
             detail = lines[1].strip() if len(lines) > 1 else lines[0]
-            raise ModelFileError(f"{weights}: weights of member {k} do not fit the architecture in "
-                             f"{fields.path.name} ({detail})") from None
+            raise ModelFileError(f"{path}: weights of member {k} do not fit the architecture in "
+                                 f"{fields.path.name} ({detail})") from None
         members.append(model.eval())
     return members
 
 
-# -- weights files, shared with the ANN baseline (nncz.baselines.ann) ---------------------------
+# -- NNCEstimator's part (moves into the class when it derives from nncz.base) -----------------
+def _nnc_fields(estimator: Any) -> dict:
+    return {"grid": estimator.grid.to_dict(), **network_fields(estimator, estimator.members_),
+            "calibration": estimator.calibration_.to_dict(),
+            "temperature": estimator.temperature_}
+
+
+def _write_members(estimator: Any, directory: Path) -> str:
+    write_weights(estimator.members_, directory / WEIGHTS_FILE)
+    return WEIGHTS_FILE
+
+
+def _nnc_init_kwargs(fields: BundleFields) -> dict[str, Any]:
+    values = fields.get("grid")
+    try:
+        grid = RedshiftGrid.from_dict(values)
+    except (TypeError, KeyError, ValueError) as error:
+        raise fields.fail("grid", str(error)) from None
+    if grid.n_bins > MAX_BINS:
+        raise fields.fail("grid", f"n_bins {grid.n_bins} exceeds {MAX_BINS}")
+    return {"grid": grid, **architecture_kwargs(fields)}
+
+
+def _nnc_restore(estimator: Any, fields: BundleFields, path: Path) -> None:
+    calibration = fields.config.get("calibration")
+    if not isinstance(calibration, dict):  # format 1: a temperature only
+        calibration = {"method": fields.config.get("calibration", "crps") or "crps",
+                       "temperature": fields.get("temperature")}
+    try:
+        estimator.calibration_ = Calibration.from_dict(calibration,
+                                                       f"{fields.path}: calibration")
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(str(error)) from None
+    estimator.members_ = restore_network(estimator, fields, path, estimator.grid.n_bins)
+
+
+# -- weights files -------------------------------------------------------------------------------
 def write_weights(models: Sequence[torch.nn.Module], path: Path) -> Path:
     """Write the models' weights to ``path`` as safetensors named ``member{k}.<parameter>``,
     atomically; returns ``path``."""
@@ -257,18 +439,11 @@ def write_weights(models: Sequence[torch.nn.Module], path: Path) -> Path:
     return atomic_write(path, lambda temp: save_file(state, str(temp)))
 
 
-def read_weights(path: Path, expected_sha256: str | None, recorded_in: str
-                 ) -> dict[str, torch.Tensor]:
-    """Tensors of a safetensors file, after checking its SHA-256 against ``expected_sha256``
-    (None: not checked; ``recorded_in`` says where it was recorded, for the error)."""
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file (its checksum is checked by the caller)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    if not path.exists():
-        raise FileNotFoundError(f"{path.parent}: no {path.name}")
-    if expected_sha256 is not None and file_sha256(path) != expected_sha256:
-        raise ModelFileError(f"{path}: checksum differs from {recorded_in} (the weights were "
-                             "changed or belong to another model)")
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:

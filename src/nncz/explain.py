@@ -168,10 +168,17 @@ def _tree_shap(estimator: Any, x: np.ndarray, background: np.ndarray):
 
     if not hasattr(estimator, "shap_model"):
         raise TypeError(f"{type(estimator).__name__} has no tree model; use method='permutation'")
-    explainer = shap.TreeExplainer(estimator.shap_model(), data=background,
+    features = list(estimator.features_)
+
+    def inputs(rows: np.ndarray) -> np.ndarray:  # the trees see the bad-value policy's inputs
+        return estimator.model_inputs(pd.DataFrame(rows, columns=features))
+
+    explainer = shap.TreeExplainer(estimator.shap_model(), data=inputs(background),
                                    feature_perturbation="interventional")
-    values = explainer.shap_values(x, check_additivity=False)
-    return values, float(np.ravel(explainer.expected_value)[0])
+    values = explainer.shap_values(inputs(x), check_additivity=False)
+    # Rows here have no bad values, so indicator inputs (after the features) are 0 in x and in
+    # the background alike, and their Shapley values are 0: keep the features' columns.
+    return np.asarray(values)[:, : len(features)], float(np.ravel(explainer.expected_value)[0])
 
 
 def _permutation_shap(estimator: Any, features: list[str], x: np.ndarray,

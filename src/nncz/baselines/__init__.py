@@ -1,18 +1,17 @@
-"""Point-estimate photo-z baselines behind NNCEstimator's fit / predict / save / load.
+"""Point-estimate photo-z baselines with NNC's fit / predict / save / load.
 
-- :class:`RandomForestPhotoZ` (scikit-learn; saved as npz node arrays + JSON),
-- :class:`XGBoostPhotoZ` (xgboost; saved in xgboost's JSON model format),
-- :class:`ANNRegressionPhotoZ` (NNC's residual MLP, one output, Huber loss; safetensors + JSON).
+- :class:`RandomForestPhotoZ` (scikit-learn; node arrays in safetensors),
+- :class:`XGBoostPhotoZ` (xgboost; its own JSON model file),
+- :class:`ANNRegressionPhotoZ` (NNC's residual MLP, one output, Huber loss; safetensors).
 
-``predict`` returns a DataFrame with ``z_phot_mean`` only: these models give no PDF.
+All derive from :class:`nncz.base.PhotoZEstimator` and save in NNC's bundle format
+(:mod:`nncz.bundle`; ``nncz.bundle.load_model`` loads any of them). ``predict`` returns
+``z_phot_mean`` and ``nncz_flag`` only: these models give no PDF.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from nncz.baselines._common import META_FILE, PointPhotoZ, expand_grid
+from nncz.baselines._common import PointPhotoZ, expand_grid
 from nncz.baselines.ann import ANNRegressionPhotoZ
 from nncz.baselines.forest import ForestArrays, RandomForestPhotoZ
 from nncz.baselines.xgb import XGBoostPhotoZ
@@ -23,21 +22,6 @@ BASELINES: dict[str, type[PointPhotoZ]] = {
     "ann": ANNRegressionPhotoZ,
 }
 
-
-def load_baseline(directory: str | Path) -> PointPhotoZ:
-    """Load any baseline saved by ``save``, dispatching on the class named in ``meta.json``."""
-    meta_path = Path(directory) / META_FILE
-    if not meta_path.exists():
-        raise FileNotFoundError(f"{meta_path}: no such file; is {directory} a saved baseline?")
-    name = json.loads(meta_path.read_text()).get("estimator")
-    by_name = {cls.__name__: cls for cls in BASELINES.values()}
-    if name not in by_name:
-        raise ValueError(
-            f"{meta_path}: unknown estimator {name!r}; expected one of {list(by_name)}"
-        )
-    return by_name[name].load(directory)
-
-
 __all__ = [
     "ANNRegressionPhotoZ",
     "BASELINES",
@@ -46,5 +30,4 @@ __all__ = [
     "RandomForestPhotoZ",
     "XGBoostPhotoZ",
     "expand_grid",
-    "load_baseline",
 ]

@@ -1,42 +1,32 @@
-"""Shared plumbing of the point-estimate baselines: inputs, validation split, grid search, files.
+"""What the point-estimate baselines share beyond :class:`nncz.base.PhotoZEstimator`.
 
-Every baseline is a :class:`PointPhotoZ`, a scikit-learn ``BaseEstimator`` under the same
-contract as :class:`nncz.estimator.NNCEstimator`: ``__init__`` only stores its arguments
-(``get_params``, ``set_params`` and ``sklearn.base.clone`` work), ``fit`` validates them and never
-changes its inputs, learned state ends in ``_``. ``fit / predict / save / load`` are NNC's,
-except that ``predict`` returns only the point estimate ``z_phot_mean`` (these models give no PDF,
-and none is invented for them).
-
-Bad values: training rows whose features or target are not finite are dropped with a warning
-that gives the count; at prediction such rows get ``z_phot_mean = NaN`` (one output row per input
-row, in input order), again with a warning. Sentinel magnitudes (99, -99, errors of 10^4 mag) are
-finite, so screen them before calling (see ``benchmarks/baselines_sdss.py``).
+Every baseline is a :class:`PointPhotoZ`: the base owns the feature columns, the bad-value policy
+(``bad_values="fill"`` or ``"drop"``, :mod:`nncz.cleaning`, as NNC), the scaler, the validation
+split and the model bundle (:mod:`nncz.bundle`); a baseline implements only ``_fit_arrays`` and
+``_predict_arrays`` on model inputs, and the part of the bundle that holds its fitted model.
+``predict`` returns the point estimate ``z_phot_mean`` and NNC's ``nncz_flag`` (these models give
+no PDF, and none is invented for them): rows whose features cannot be used get NaN and flag 1,
+rows with filled values flag 2.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import platform
 from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from nncz.bundle import file_sha256
-from nncz.io import atomic_write, require_columns
+from nncz.base import PhotoZEstimator, row_flags
+from nncz.bundle import BundleFields
+from nncz.io import require_columns
 from nncz.metrics import point_metrics
-from nncz.paths import ModelFileError
 
 logger = logging.getLogger(__name__)
 
-META_FILE = "meta.json"
-FORMAT_VERSION = 1
 SCORINGS = ("sigma_nmad", "eta", "rmse")
 
 
@@ -64,48 +54,22 @@ def validation_score(z_phot: np.ndarray, z_spec: np.ndarray) -> dict[str, float]
     return scores
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape a saved baseline, for its ``meta.json``."""
-    versions = {"python": platform.python_version()}
-    for name in ("nncz", "numpy", "scikit-learn", "xgboost", "torch"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def write_json(obj: Any, path: Path) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=2, default=_json_default)
-    return atomic_write(path, lambda temp: Path(temp).write_text(text + "\n"))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-class PointPhotoZ(BaseEstimator):
+class PointPhotoZ(PhotoZEstimator):
     """Base class of the point-estimate baselines (see the module docstring).
 
     Subclasses implement ``__init__`` (storing its arguments only), ``_param_checks``,
-    ``_fit_arrays``, ``_predict_array``, ``_save_model`` and ``_load_model``.
+    ``_fit_arrays``, ``_predict_arrays`` and the bundle hooks of
+    :class:`~nncz.base.PhotoZEstimator` (calling this class's for the fields every baseline
+    has: ``n_train``, ``n_valid``, ``best_params``, ``grid_results``).
     """
 
-    seed: int
-    validation_fraction: float
-
-    # -- public API -------------------------------------------------------------------------
     def fit(
         self,
         table: pd.DataFrame,
         features: Sequence[str],
         target: str = "z_spec",
         validation: pd.DataFrame | float | None = None,
+        source: str = "training table",
     ) -> PointPhotoZ:
         """Fit on ``table[features] -> table[target]``, selecting hyper-parameters on validation.
 
@@ -119,122 +83,33 @@ class PointPhotoZ(BaseEstimator):
             Spectroscopic-redshift column.
         validation : DataFrame, float or None
             A validation table with the same columns, or the fraction of ``table`` to hold out
-            at random (seeded by ``seed``); None means ``validation_fraction`` (default 0.1).
+            at random (seeded by ``seed``, the same rows as NNC); None means
+            ``validation_fraction``.
+        source : str
+            Name of ``table`` in messages.
         """
-        self._check_params()
-        if not list(features):
-            raise ValueError("features is empty: give at least one feature column")
-        self.features_ = [str(f) for f in features]
-        self.target_ = str(target)
-        train, valid = self._split(table, validation)
-        x_train, y_train = self._training_arrays(train, "training table")
-        x_valid, y_valid = self._training_arrays(valid, "validation table")
-        self.n_train_, self.n_valid_ = len(y_train), len(y_valid)
-        self._fit_arrays(x_train, y_train, x_valid, y_valid)
-        self.metrics_ = {"validation": validation_score(self._predict_array(x_valid), y_valid)}
+        x_train, z_train, x_val, z_val = self._training_arrays(table, features, target,
+                                                               validation, source)
+        self.n_train_, self.n_valid_ = len(z_train), len(z_val)
+        self._fit_arrays(x_train, z_train, x_val, z_val)
+        self.metrics_ = {"validation": validation_score(self._predict_arrays(x_val), z_val)}
         return self
 
-    def predict(self, table: pd.DataFrame) -> pd.DataFrame:
-        """Point redshifts: a DataFrame with one column ``z_phot_mean``, indexed like ``table``.
-
-        Rows with a non-finite feature get NaN (and a warning with their count).
-        """
+    def predict(self, table: pd.DataFrame, source: str = "input table") -> pd.DataFrame:
+        """Point redshifts: ``z_phot_mean`` and ``nncz_flag``, one row per input row, indexed
+        like ``table``. Rows whose features cannot be used get NaN (a warning gives the count)."""
         self._check_fitted()
-        x = self._feature_matrix(table, "prediction table")
-        good = np.isfinite(x).all(axis=1)
-        z_phot = np.full(len(x), np.nan)
-        if (~good).any():
-            logger.warning("%d of %d rows have non-finite features; their z_phot_mean is NaN",
-                           int((~good).sum()), len(x))
-        if good.any():
-            z_phot[good] = self._predict_array(x[good])
-        return pd.DataFrame({"z_phot_mean": z_phot}, index=table.index)
-
-    def save(self, directory: str | Path) -> Path:
-        """Write the fitted model to ``directory``: model file(s) and a readable ``meta.json``."""
-        self._check_fitted()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        files = self._save_model(directory)
-        meta = {
-            "estimator": type(self).__name__,
-            "format_version": FORMAT_VERSION,
-            "params": self.get_params(),
-            "features": self.features_,
-            "target": self.target_,
-            "n_train": self.n_train_,
-            "n_valid": self.n_valid_,
-            "best_params": self.best_params_,
-            "grid_results": self.grid_results_,
-            "metrics": self.metrics_,
-            "model_files": files,
-            "model_sha256": {name: file_sha256(directory / name) for name in files},
-            "versions": package_versions(),
-            **self._extra_meta(),
-        }
-        write_json(meta, directory / META_FILE)
-        return directory
-
-    @classmethod
-    def load(cls, directory: str | Path) -> PointPhotoZ:
-        """Rebuild a model written by :meth:`save` (no pickle: numeric arrays and JSON only)."""
-        directory = Path(directory)
-        meta_path = directory / META_FILE
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{meta_path}: no such file; is {directory} a saved model?")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("estimator") != cls.__name__:
-            raise ValueError(
-                f"{meta_path} holds a {meta.get('estimator')!r}, not a {cls.__name__}"
-            )
-        est = cls(**meta["params"])
-        est.features_, est.target_ = list(meta["features"]), meta["target"]
-        est.n_train_, est.n_valid_ = meta["n_train"], meta["n_valid"]
-        est.best_params_, est.grid_results_ = meta["best_params"], meta["grid_results"]
-        est.metrics_ = meta["metrics"]
-        _check_model_files(directory, meta)
-        est._load_model(directory, meta)
-        return est
-
-    # -- settings ---------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        """Validate the constructor arguments; one clear error naming the parameter."""
-        checks = {"validation_fraction": 0 < self.validation_fraction < 1,
-                  **self._param_checks()}
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{type(self).__name__}: invalid {name}="
-                                 f"{getattr(self, name)!r}")
-
-    # -- helpers shared by subclasses -------------------------------------------------------
-    def _split(
-        self, table: pd.DataFrame, validation: pd.DataFrame | float | None
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if isinstance(validation, pd.DataFrame):
-            return table, validation
-        fraction = self.validation_fraction if validation is None else float(validation)
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
-        from nncz.estimator import holdout_mask  # the same draw as NNC: same seed, same rows
-
-        held = holdout_mask(len(table), fraction, self.seed)
-        return table[~held], table[held]
-
-    def _feature_matrix(self, table: pd.DataFrame, source: str) -> np.ndarray:
         require_columns(table, self.features_, source)
-        return table[self.features_].to_numpy(dtype=np.float64)
-
-    def _training_arrays(self, table: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
-        x = self._feature_matrix(table, source)
-        require_columns(table, [self.target_], source)
-        y = table[self.target_].to_numpy(dtype=np.float64)
-        good = np.isfinite(x).all(axis=1) & np.isfinite(y)
-        if (~good).any():
-            logger.warning("%s: dropped %d of %d rows with non-finite features or target",
-                           source, int((~good).sum()), len(y))
-        if good.sum() < 2:
-            raise ValueError(f"{source}: fewer than 2 usable rows after dropping bad values")
-        return x[good], y[good]
+        x, bad = self._inputs(table)
+        usable = self.policy_.usable_rows(bad)
+        z_phot = np.full(len(x), np.nan)
+        if (~usable).any():
+            logger.warning("%d of %d rows have unusable features; their z_phot_mean is NaN",
+                           int((~usable).sum()), len(x))
+        if usable.any():
+            z_phot[usable] = self._predict_arrays(x[usable])
+        return pd.DataFrame({"z_phot_mean": z_phot, "nncz_flag": row_flags(bad, usable)},
+                            index=table.index)
 
     def _grid_search(
         self,
@@ -267,28 +142,24 @@ class PointPhotoZ(BaseEstimator):
         self.grid_results_ = results
         return best_model
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "features_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted; call fit() or load()")
+    # -- bundle: the fields every baseline has ------------------------------------------------
+    def _bundle_fields(self) -> dict[str, Any]:
+        return {"n_train": self.n_train_, "n_valid": self.n_valid_,
+                "best_params": self.best_params_, "grid_results": self.grid_results_}
 
-    def _extra_meta(self) -> dict[str, Any]:
-        return {}
+    def _restore_payload(self, fields: BundleFields, path: Path) -> None:
+        self.n_train_, self.n_valid_ = int(fields.get("n_train")), int(fields.get("n_valid"))
+        self.best_params_ = fields.get("best_params")
+        self.grid_results_ = fields.get("grid_results")
 
     # -- subclass hooks ---------------------------------------------------------------------
-    def _param_checks(self) -> dict[str, bool]:  # pragma: no cover - abstract
-        """``{parameter name: whether its value is valid}`` for :meth:`_check_params`."""
+    def _fit_arrays(self, x_train: np.ndarray, z_train: np.ndarray, x_val: np.ndarray,
+                    z_val: np.ndarray) -> None:  # pragma: no cover - abstract
+        """Learn from model inputs (N, n_inputs) float32 and redshifts (N,)."""
         raise NotImplementedError
 
-    def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def _predict_array(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
-
-    def _save_model(self, directory: Path) -> list[str]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _load_model(self, directory: Path, meta: dict) -> None:  # pragma: no cover
+    def _predict_arrays(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Point redshifts (N,) float64 of model inputs (N, n_inputs) float32."""
         raise NotImplementedError
 
 
@@ -298,15 +169,3 @@ def check_grid_params(estimator: PointPhotoZ) -> dict[str, bool]:
     return {"param_grid": grid is None or isinstance(grid, Mapping),
             "scoring": estimator.scoring in SCORINGS,
             "n_jobs": isinstance(estimator.n_jobs, int | np.integer) and estimator.n_jobs != 0}
-
-
-def _check_model_files(directory: Path, meta: dict) -> None:
-    """Compare each model file with the SHA-256 recorded at save time (files saved before
-    checksums were recorded have none and are not checked)."""
-    for name, expected in meta.get("model_sha256", {}).items():
-        path = directory / name
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file; {META_FILE} lists it")
-        if file_sha256(path) != expected:
-            raise ModelFileError(f"{path}: checksum differs from model_sha256 in {META_FILE} "
-                                 "(the file was changed or belongs to another model)")

@@ -17,18 +17,19 @@ import torch
 
 from nncz.baselines._common import PointPhotoZ
 from nncz.bundle import (
-    fit_scaler,
-    member_state,
+    WEIGHTS_FILE,
+    BundleFields,
+    architecture_kwargs,
+    network_fields,
     network_param_checks,
     network_train_config,
-    read_weights,
+    restore_network,
     write_weights,
 )
+from nncz.cleaning import BadValuePolicy
 from nncz.losses import huber
 from nncz.model import FoldedMLP, ResidualMLP
 from nncz.train import predict_outputs, train_model
-
-WEIGHTS_FILE = "ann.safetensors"
 
 
 class ANNRegressionPhotoZ(PointPhotoZ):
@@ -53,13 +54,21 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         Seeds the weights, the batches and the validation hold-out.
     validation_fraction : float
         Fraction held out when ``fit`` gets no validation table.
+    bad_values : {"fill", "drop"} or BadValuePolicy
+        NNC's bad-value policy (:mod:`nncz.cleaning`): fill bad values (and add indicator
+        features), or drop such rows in training and give them NaN.
     verbose : bool
         Progress bars and one log line per epoch.
 
     Attributes (after ``fit``)
     --------------------------
-    features_, target_, scaler_mean_, scaler_scale_, batch_size_, model_, history_, metrics_
+    features_, target_, policy_, scaler_mean_, scaler_scale_, batch_size_, model_, history_,
+    metrics_
     """
+
+    kind = "ann"
+    uses_scaler = True
+    params_in_fields = ("hidden", "dropout", "activation")
 
     def __init__(
         self,
@@ -77,6 +86,7 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         clip_norm: float = 1.0,
         seed: int = 0,
         validation_fraction: float = 0.1,
+        bad_values: str | BadValuePolicy = "fill",
         verbose: bool = True,
     ) -> None:
         self.hidden = hidden
@@ -93,6 +103,7 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         self.clip_norm = clip_norm
         self.seed = seed
         self.validation_fraction = validation_fraction
+        self.bad_values = bad_values
         self.verbose = verbose
 
     def _param_checks(self) -> dict[str, bool]:
@@ -102,10 +113,10 @@ class ANNRegressionPhotoZ(PointPhotoZ):
         return ResidualMLP(n_inputs, 1, tuple(int(h) for h in self.hidden), self.dropout,
                            self.activation)
 
-    def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:
+    def _fit_arrays(self, x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray,
+                    y_valid: np.ndarray) -> None:
         from nncz.estimator import auto_batch_size  # NNC's rule, so both train alike
 
-        self.scaler_mean_, self.scaler_scale_ = fit_scaler(x_train)
         self.batch_size_ = (auto_batch_size(len(x_train)) if self.batch_size == "auto"
                             else int(self.batch_size))
         torch.manual_seed(int(self.seed))
@@ -117,46 +128,38 @@ class ANNRegressionPhotoZ(PointPhotoZ):
             return huber(outputs[:, 0], z, self.huber_delta)
 
         self.history_ = train_model(
-            self.model_, loss, self._tensor(x_train), _as_tensor(y_train),
-            self._tensor(x_valid), _as_tensor(y_valid), network_train_config(self, self.seed),
+            self.model_, loss, _as_tensor(x_train), _as_tensor(y_train),
+            _as_tensor(x_valid), _as_tensor(y_valid), network_train_config(self, self.seed),
             z_val=y_valid, point_fn=lambda out: out[:, 0].numpy().astype(np.float64),
             verbose=self.verbose,
         )
         self.best_params_, self.grid_results_ = {}, []
         self._folded = None
 
-    def _tensor(self, x: np.ndarray) -> torch.Tensor:
-        return _as_tensor((x - self.scaler_mean_) / self.scaler_scale_)
-
-    def _predict_array(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+    def _predict_arrays(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
         if getattr(self, "_folded", None) is None:  # folded once, until the next fit or load
             self._folded = FoldedMLP(self.model_.eval())
         with torch.inference_mode():
-            out = predict_outputs(self._folded, self._tensor(x), batch_size)
+            out = predict_outputs(self._folded, _as_tensor(x), batch_size)
         return out[:, 0].numpy().astype(np.float64)
 
-    def _extra_meta(self) -> dict[str, Any]:
-        return {"scaler": {"mean": self.scaler_mean_.tolist(),
-                           "scale": self.scaler_scale_.tolist()},
-                "batch_size_used": self.batch_size_, "history": self.history_}
+    def _bundle_fields(self) -> dict[str, Any]:
+        return {**super()._bundle_fields(), **network_fields(self, [self.model_])}
 
-    def _save_model(self, directory: Path) -> list[str]:
+    def _write_payload(self, directory: Path) -> str:
         write_weights([self.model_], directory / WEIGHTS_FILE)
-        return [WEIGHTS_FILE]
+        return WEIGHTS_FILE
 
-    def _load_model(self, directory: Path, meta: dict) -> None:
-        self.scaler_mean_ = np.asarray(meta["scaler"]["mean"], dtype=np.float64)
-        self.scaler_scale_ = np.asarray(meta["scaler"]["scale"], dtype=np.float64)
-        self.history_ = meta.get("history", [])
-        # Saved before "auto" existed: batch_size was always an int.
-        self.batch_size_ = int(meta.get("batch_size_used", self.batch_size))
-        state = read_weights(directory / WEIGHTS_FILE, None, "meta.json")
-        # Files written before the shared weights format have no "member0." prefix.
-        prefixed = any(name.startswith("member0.") for name in state)
-        self.model_ = self._new_model(len(self.features_))
-        self.model_.load_state_dict(member_state(state, 0, prefixed))
-        self.model_.eval()
-        self._folded = None
+    @classmethod
+    def _init_kwargs(cls, fields: BundleFields) -> dict[str, Any]:
+        return architecture_kwargs(fields)
+
+    def _restore_payload(self, fields: BundleFields, path: Path) -> None:
+        super()._restore_payload(fields, path)
+        members = restore_network(self, fields, path, n_outputs=1)
+        if len(members) != 1:
+            raise fields.fail("n_members", f"{len(members)}: the ANN is one network")
+        self.model_ = members[0]
 
 
 def _as_tensor(x: np.ndarray) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Random-forest photo-z baseline, saved as plain node arrays (npz + JSON), never pickled.
+"""Random-forest photo-z baseline, saved as plain node arrays (safetensors), never pickled.
 
 After ``fit`` the scikit-learn forest is exported to :class:`ForestArrays` (one flat array per
 node attribute, all trees concatenated) and every prediction, before and after ``save/load``,
@@ -7,7 +7,6 @@ goes through that export, so a loaded model predicts bit-for-bit what the fitted
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from nncz.baselines._common import PointPhotoZ, check_grid_params
+from nncz.bundle import WEIGHTS_FILE, BundleFields
+from nncz.cleaning import BadValuePolicy
 from nncz.io import atomic_write
+from nncz.paths import ModelFileError
 
-logger = logging.getLogger(__name__)
-
-FOREST_FILE = "forest.npz"
 _ARRAYS = ("left", "right", "feature", "threshold", "value", "node_weight", "roots")
 
 
@@ -136,22 +135,30 @@ class ForestArrays:
                 "internal_dtype": np.float64, "tree_output": "raw_value"}
 
     def save(self, path: Path) -> Path:
-        """Write the arrays to ``path`` (npz, compressed), atomically."""
-        arrays = {k: getattr(self, k) for k in _ARRAYS}
-        arrays["max_depth"] = np.array(self.max_depth)
+        """Write the arrays to ``path`` as safetensors (``max_depth`` as a 1-element array),
+        atomically."""
+        from safetensors.numpy import save_file
 
-        def write(temp: Path) -> None:
-            with open(temp, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
-
-        return atomic_write(path, write)
+        arrays = {k: np.ascontiguousarray(getattr(self, k)) for k in _ARRAYS}
+        arrays["max_depth"] = np.array([self.max_depth], dtype=np.int64)
+        return atomic_write(path, lambda temp: save_file(arrays, str(temp)))
 
     @classmethod
     def load(cls, path: Path) -> ForestArrays:
-        """Read arrays written by :meth:`save` (``allow_pickle=False``)."""
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in _ARRAYS}
-            return cls(**arrays, max_depth=int(data["max_depth"]))
+        """Read arrays written by :meth:`save`, checking that each is there with its dtype."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        try:
+            data = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as error:
+            raise ModelFileError(f"{path}: not a readable safetensors file ({error})") from None
+        for name in (*_ARRAYS, "max_depth"):
+            kind = "f" if name in ("threshold", "value", "node_weight") else "i"
+            if name not in data or data[name].ndim != 1 or data[name].dtype.kind != kind:
+                raise ModelFileError(f"{path}: no 1-d {'float' if kind == 'f' else 'integer'} "
+                                     f"array {name!r}")
+        return cls(**{k: data[k] for k in _ARRAYS}, max_depth=int(data["max_depth"][0]))
 
 
 class RandomForestPhotoZ(PointPhotoZ):
@@ -170,7 +177,12 @@ class RandomForestPhotoZ(PointPhotoZ):
         Seeds the forest and the validation hold-out.
     validation_fraction : float
         Fraction held out when ``fit`` gets no validation table.
+    bad_values : {"fill", "drop"} or BadValuePolicy
+        NNC's bad-value policy (:mod:`nncz.cleaning`): fill bad values (and add indicator
+        features), or drop such rows in training and give them NaN.
     """
+
+    kind = "rf"
 
     DEFAULT_GRID: Mapping[str, Sequence[Any]] = {
         "n_estimators": [200],
@@ -185,17 +197,20 @@ class RandomForestPhotoZ(PointPhotoZ):
         n_jobs: int = 2,
         seed: int = 0,
         validation_fraction: float = 0.1,
+        bad_values: str | BadValuePolicy = "fill",
     ) -> None:
         self.param_grid = param_grid
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.seed = seed
         self.validation_fraction = validation_fraction
+        self.bad_values = bad_values
 
     def _param_checks(self) -> dict[str, bool]:
         return check_grid_params(self)
 
-    def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:
+    def _fit_arrays(self, x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray,
+                    y_valid: np.ndarray) -> None:
         from sklearn.ensemble import RandomForestRegressor
 
         def fit_one(params: dict[str, Any]) -> ForestArrays:
@@ -207,15 +222,22 @@ class RandomForestPhotoZ(PointPhotoZ):
             grid, fit_one, lambda f: f.predict(x_valid), y_valid, self.scoring
         )
 
-    def _predict_array(self, x: np.ndarray) -> np.ndarray:
+    def _predict_arrays(self, x: np.ndarray) -> np.ndarray:
         return self.forest_.predict(x)
 
-    def _save_model(self, directory: Path) -> list[str]:
-        self.forest_.save(directory / FOREST_FILE)
-        return [FOREST_FILE]
+    def _bundle_fields(self) -> dict[str, Any]:
+        return {**super()._bundle_fields(), "n_trees": self.forest_.n_trees}
 
-    def _load_model(self, directory: Path, meta: dict) -> None:
-        self.forest_ = ForestArrays.load(directory / FOREST_FILE)
+    def _write_payload(self, directory: Path) -> str:
+        self.forest_.save(directory / WEIGHTS_FILE)
+        return WEIGHTS_FILE
+
+    def _restore_payload(self, fields: BundleFields, path: Path) -> None:
+        super()._restore_payload(fields, path)
+        self.forest_ = ForestArrays.load(path)
+        if self.forest_.n_trees != fields.get("n_trees"):
+            raise fields.fail("n_trees", f"the forest in {path.name} has "
+                              f"{self.forest_.n_trees} trees")
 
     def shap_model(self) -> dict[str, Any]:
         """The fitted forest in the form ``shap.TreeExplainer`` takes."""

@@ -9,7 +9,10 @@ from typing import Any
 import numpy as np
 
 from nncz.baselines._common import PointPhotoZ, check_grid_params
+from nncz.bundle import BundleFields
+from nncz.cleaning import BadValuePolicy
 from nncz.io import atomic_write
+from nncz.paths import ModelFileError
 
 MODEL_FILE = "xgboost_model.json"
 
@@ -39,7 +42,12 @@ class XGBoostPhotoZ(PointPhotoZ):
         Seeds xgboost's row/column subsampling and the validation hold-out.
     validation_fraction : float
         Fraction held out when ``fit`` gets no validation table.
+    bad_values : {"fill", "drop"} or BadValuePolicy
+        NNC's bad-value policy (:mod:`nncz.cleaning`): fill bad values (and add indicator
+        features), or drop such rows in training and give them NaN.
     """
+
+    kind = "xgb"
 
     DEFAULT_GRID: Mapping[str, Sequence[Any]] = {
         "max_depth": [4, 6, 8],
@@ -63,6 +71,7 @@ class XGBoostPhotoZ(PointPhotoZ):
         n_jobs: int = 2,
         seed: int = 0,
         validation_fraction: float = 0.1,
+        bad_values: str | BadValuePolicy = "fill",
     ) -> None:
         self.param_grid = param_grid
         self.fixed_params = fixed_params
@@ -72,6 +81,7 @@ class XGBoostPhotoZ(PointPhotoZ):
         self.n_jobs = n_jobs
         self.seed = seed
         self.validation_fraction = validation_fraction
+        self.bad_values = bad_values
 
     def _param_checks(self) -> dict[str, bool]:
         return {**check_grid_params(self),
@@ -80,11 +90,12 @@ class XGBoostPhotoZ(PointPhotoZ):
                 "n_estimators": int(self.n_estimators) >= 1,
                 "early_stopping_rounds": int(self.early_stopping_rounds) >= 1}
 
-    def _fit_arrays(self, x_train, y_train, x_valid, y_valid) -> None:
+    def _fit_arrays(self, x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray,
+                    y_valid: np.ndarray) -> None:
         import xgboost as xgb
 
         fixed = self.DEFAULT_FIXED if self.fixed_params is None else self.fixed_params
-        self.fixed_params_ = dict(fixed)  # recorded in meta.json: the defaults may change
+        self.fixed_params_ = dict(fixed)  # recorded in the bundle: the defaults may change
 
         def fit_one(params: dict[str, Any]) -> tuple[Any, int]:
             model = xgb.XGBRegressor(
@@ -105,10 +116,14 @@ class XGBoostPhotoZ(PointPhotoZ):
             grid, fit_one, predict_one, y_valid, self.scoring
         )
 
-    def _predict_array(self, x: np.ndarray) -> np.ndarray:
+    def _predict_arrays(self, x: np.ndarray) -> np.ndarray:
         return _predict(self.booster_, self.n_rounds_, x)
 
-    def _save_model(self, directory: Path) -> list[str]:
+    def _bundle_fields(self) -> dict[str, Any]:
+        return {**super()._bundle_fields(), "n_rounds": self.n_rounds_,
+                "fixed_params_used": self.fixed_params_}
+
+    def _write_payload(self, directory: Path) -> str:
         # xgboost picks the format from the suffix, so the temporary file must end in .json.
         def write(temp: Path) -> None:
             json_temp = temp.with_name(temp.name + ".json")
@@ -116,23 +131,31 @@ class XGBoostPhotoZ(PointPhotoZ):
             json_temp.replace(temp)
 
         atomic_write(directory / MODEL_FILE, write)
-        return [MODEL_FILE]
+        return MODEL_FILE
 
-    def _extra_meta(self) -> dict[str, Any]:
-        return {"n_rounds": self.n_rounds_, "fixed_params_used": self.fixed_params_}
-
-    def _load_model(self, directory: Path, meta: dict) -> None:
-        import xgboost as xgb
-
-        self.booster_ = xgb.Booster(model_file=str(directory / MODEL_FILE))
-        self.booster_.set_param({"nthread": self.n_jobs})
-        self.n_rounds_ = int(meta["n_rounds"])
-        self.fixed_params_ = meta.get("fixed_params_used", meta["params"].get("fixed_params"))
+    def _restore_payload(self, fields: BundleFields, path: Path) -> None:
+        super()._restore_payload(fields, path)
+        self.booster_ = read_booster(path, self.n_jobs)
+        self.n_rounds_ = int(fields.get("n_rounds"))
+        self.fixed_params_ = fields.get("fixed_params_used")
 
     def shap_model(self) -> Any:
         """The fitted booster, for ``shap.TreeExplainer``."""
         self._check_fitted()
         return self.booster_
+
+
+def read_booster(path: Path, n_jobs: int) -> Any:
+    """An ``xgboost.Booster`` read from its JSON model file ``path``, using ``n_jobs`` threads."""
+    import xgboost as xgb
+
+    try:
+        booster = xgb.Booster(model_file=str(path))
+    except xgb.core.XGBoostError as error:
+        raise ModelFileError(f"{path}: not a readable XGBoost model "
+                             f"({str(error).splitlines()[0]})") from None
+    booster.set_param({"nthread": n_jobs})
+    return booster
 
 
 def _predict(booster: Any, n_rounds: int, x: np.ndarray) -> np.ndarray:

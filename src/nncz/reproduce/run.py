@@ -63,17 +63,19 @@ def make_estimator(model: ModelConfig, settings: ReproduceSettings, seed: int,
 
     if model.estimator == "ann":
         return ann_like(nnc)
-    if model.estimator == "rf":
-        return RandomForestPhotoZ(param_grid=settings.rf_grid, seed=seed)
+    if model.estimator == "rf":  # every model applies NNC's bad-value policy
+        return RandomForestPhotoZ(param_grid=settings.rf_grid, seed=seed,
+                                  bad_values=nnc.bad_values)
     if model.estimator == "xgboost":
         return XGBoostPhotoZ(param_grid=settings.xgb_grid, n_estimators=settings.xgb_rounds,
-                             seed=seed)
+                             seed=seed, bad_values=nnc.bad_values)
     raise ValueError(f"model {model.key!r}: unknown estimator {model.estimator!r}")
 
 
 def ann_like(nnc: Any) -> Any:
-    """The ANN regression baseline with the architecture and training settings of ``nnc`` (an
-    :class:`~nncz.estimator.NNCEstimator`), so the two differ only in head and loss."""
+    """The ANN regression baseline with the architecture, training settings and bad-value
+    policy of ``nnc`` (an :class:`~nncz.estimator.NNCEstimator`), so the two differ only in head
+    and loss."""
     from nncz.baselines import ANNRegressionPhotoZ
 
     return ANNRegressionPhotoZ(
@@ -81,7 +83,7 @@ def ann_like(nnc: Any) -> Any:
         weight_decay=nnc.weight_decay, batch_size=nnc.batch_size, max_epochs=nnc.max_epochs,
         patience=nnc.patience, lr_patience=nnc.lr_patience, lr_factor=nnc.lr_factor,
         clip_norm=nnc.clip_norm, seed=nnc.seed, validation_fraction=nnc.validation_fraction,
-        verbose=nnc.verbose)
+        bad_values=nnc.bad_values, verbose=nnc.verbose)
 
 
 def _evaluate_nnc(est: Any, test: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

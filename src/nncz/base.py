@@ -1,0 +1,244 @@
+"""PhotoZEstimator: what every nncz estimator shares around its model.
+
+The base owns the feature columns (``features_``), the target (``target_``), the bad-value
+policy (``policy_``, :class:`nncz.cleaning.BadValuePolicy`), the standardisation of the inputs
+(``scaler_mean_``, ``scaler_scale_``, for the models that set :attr:`uses_scaler`), the seeded
+validation split, and save/load in the one model-bundle format of :mod:`nncz.bundle`. A subclass
+implements only what is its own: learning from and predicting on arrays, and the part of the
+bundle that holds its learned model (:meth:`_bundle_fields`, :meth:`_write_payload`,
+:meth:`_restore_payload`).
+
+scikit-learn's contract: ``__init__`` stores its arguments unchanged (``get_params``,
+``set_params`` and ``sklearn.base.clone`` work), ``fit`` validates them and never changes its
+inputs (a policy passed as ``bad_values`` is copied), learned state ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from nncz.bundle import BundleFields, fit_scaler, load_bundle, save_bundle
+from nncz.cleaning import BadValuePolicy, clean_target
+from nncz.io import require_columns
+
+log = logging.getLogger("nncz")
+
+BAD_VALUE_MODES = ("fill", "drop")
+
+
+class PhotoZEstimator(BaseEstimator):
+    """Base of the nncz estimators (see the module docstring).
+
+    Subclasses set :attr:`kind` (the ``kind`` field of their bundle), store their constructor
+    arguments (at least ``seed``, ``validation_fraction`` and ``bad_values``) and implement
+    ``_param_checks`` and the three bundle hooks.
+    """
+
+    kind: ClassVar[str]
+    uses_scaler: ClassVar[bool] = False
+    # Constructor arguments the bundle keeps in kind-specific fields rather than in "settings".
+    params_in_fields: ClassVar[tuple[str, ...]] = ()
+
+    seed: int
+    validation_fraction: float
+    bad_values: str | BadValuePolicy
+
+    # -- settings ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate the constructor arguments; one clear error naming the parameter."""
+        checks = {
+            "validation_fraction": 0 < self.validation_fraction < 1,
+            "bad_values": (isinstance(self.bad_values, BadValuePolicy)
+                           or self.bad_values in BAD_VALUE_MODES),
+            **self._param_checks(),
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{type(self).__name__}: invalid {name}="
+                                 f"{getattr(self, name)!r}")
+
+    def _new_policy(self) -> BadValuePolicy:
+        if isinstance(self.bad_values, BadValuePolicy):
+            return copy.deepcopy(self.bad_values)  # fit never mutates what the caller passed
+        return BadValuePolicy(mode=self.bad_values)
+
+    def _target_range(self) -> tuple[float, float]:
+        """Redshifts a training row may have, ``[low, high)``; every finite value by default."""
+        return -np.inf, np.inf
+
+    # -- fit --------------------------------------------------------------------------------
+    def _training_arrays(
+        self,
+        table: pd.DataFrame,
+        features: Sequence[str],
+        target: str,
+        validation: pd.DataFrame | float | None,
+        source: str,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Check the settings and the tables, split, clean, fit the policy (and the scaler).
+
+        Sets ``features_``, ``target_``, ``policy_`` (and ``scaler_mean_``, ``scaler_scale_``)
+        and returns ``(x_train, z_train, x_val, z_val)``: model inputs (N, n_inputs) float32,
+        standardised when :attr:`uses_scaler`, and redshifts (N,) float64.
+        """
+        self._check_params()
+        features = [str(f) for f in features]
+        if not features:
+            raise ValueError(f"{source}: features is empty; give at least one feature column")
+        if target in features:
+            raise ValueError(f"{source}: the target column {target!r} is also a feature")
+        require_columns(table, [*features, target], source)
+        train_table, val_table = self._split(table, validation, features, target)
+        self.features_, self.target_ = features, str(target)
+        self.policy_ = self._new_policy()
+        train_table = self._clean_training(train_table, f"training rows of {source}")
+        val_table = self._clean_training(val_table, "validation rows" + (
+            "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
+        columns, train_columns = self.model_features_, self._model_table(train_table)
+        self.policy_.fit(train_columns, columns)
+        x_train, _ = self.policy_.transform(train_columns, columns)
+        if self.uses_scaler:
+            self._fit_scaler(x_train, columns, source)
+            x_train = self._scale(x_train).astype(np.float32)
+        x_val = self._inputs(val_table)[0]
+        return (x_train, train_table[target].to_numpy(np.float64), x_val,
+                val_table[target].to_numpy(np.float64))
+
+    def _split(self, table: pd.DataFrame, validation: pd.DataFrame | float | None,
+               features: list[str], target: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(training, validation) tables: ``validation`` itself, or a seeded hold-out of that
+        fraction of ``table`` (``validation_fraction`` when None)."""
+        if isinstance(validation, pd.DataFrame):
+            require_columns(validation, [*features, target], "validation table")
+            return table, validation
+        fraction = self.validation_fraction if validation is None else float(validation)
+        if not 0 < fraction < 1:
+            raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
+        from nncz.estimator import holdout_mask  # one draw for every estimator
+
+        is_val = holdout_mask(len(table), fraction, int(self.seed))
+        return table[~is_val], table[is_val]
+
+    def _clean_training(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
+        """Rows with a usable target (finite, in :meth:`_target_range`) and usable features."""
+        low, high = self._target_range()
+        keep = clean_target(table[self.target_].to_numpy(), low, high,
+                            f"{self.target_} ({name})")
+        unusable = ~self.valid_rows(table[keep])
+        if unusable.any():
+            bad_counts = self.policy_.report(table[keep], self.features_)
+            log.warning("%s: dropping %d of %d rows with unusable features %s", name,
+                        int(unusable.sum()), int(keep.sum()),
+                        {k: v for k, v in bad_counts.items() if v})
+            keep[np.flatnonzero(keep)[unusable]] = False
+        if keep.sum() < 2:
+            raise ValueError(f"{name} set has {int(keep.sum())} usable rows; need at least 2")
+        return table[keep]
+
+    def _fit_scaler(self, x_train: np.ndarray, columns: list[str], source: str) -> None:
+        """Standardisation of the model inputs ``x_train`` of the policy's ``columns``."""
+        self.scaler_mean_, scale = fit_scaler(x_train)
+        names = self.policy_.feature_names(columns)
+        constant = [name for name, s in zip(names, x_train.std(axis=0), strict=True)
+                    if not s > 0]
+        if constant:
+            log.warning("%s: constant feature(s) %s carry no information (all values equal, or "
+                        "all bad and filled)", source, constant)
+        self.scaler_scale_ = scale.astype(np.float32)
+
+    # -- inputs at prediction ---------------------------------------------------------------
+    @property
+    def model_features_(self) -> list[str]:
+        """Columns the bad-value policy and the model see (before the policy's ``__missing``
+        indicators): ``features_``, and those :meth:`_model_table` derives from them."""
+        return list(self.features_)
+
+    def _model_table(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``table`` with the columns of :attr:`model_features_` (here: as it is)."""
+        return table
+
+    def bad_value_mask(self, table: pd.DataFrame) -> np.ndarray:
+        """(N, n_model_features) bool: True where a value is bad under the model's policy."""
+        return self.policy_.bad_matrix(self._model_table(table), self.model_features_)
+
+    def valid_rows(self, table: pd.DataFrame) -> np.ndarray:
+        """True where a row's features can be used (see ``BadValuePolicy.usable_rows``)."""
+        return self.policy_.usable_rows(self.bad_value_mask(table))
+
+    def _scale(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.scaler_mean_) / self.scaler_scale_
+
+    def _inputs(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Model inputs (N, n_inputs) float32 (standardised when :attr:`uses_scaler`) and the
+        bad-value matrix (N, n_model_features), the bad values computed once."""
+        table = self._model_table(table)
+        bad = self.policy_.bad_matrix(table, self.model_features_)
+        x, _ = self.policy_.transform(table, self.model_features_, bad)
+        if self.uses_scaler:
+            x = self._scale(x).astype(np.float32)
+        return x, bad
+
+    def model_inputs(self, table: pd.DataFrame) -> np.ndarray:
+        """The matrix (N, n_inputs) float32 the model sees for ``table``: features after the
+        bad-value policy (then indicator columns ``<feature>__missing``), standardised when
+        :attr:`uses_scaler`. Column names: ``policy_.feature_names(model_features_)``."""
+        self._check_fitted()
+        require_columns(table, self.features_, "input table")
+        return self._inputs(table)[0]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "metrics_"):  # set last by fit, and by load
+            raise RuntimeError(f"this {type(self).__name__} is not fitted: call fit() or load() "
+                               "first")
+
+    # -- save / load ------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the model bundle (:mod:`nncz.bundle`): the model file and ``nncz_model.json``."""
+        self._check_fitted()
+        return save_bundle(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> PhotoZEstimator:
+        """Rebuild and verify an estimator saved by :meth:`save` (no pickle)."""
+        return load_bundle(cls, directory)
+
+    # -- subclass hooks ---------------------------------------------------------------------
+    def _param_checks(self) -> dict[str, bool]:  # pragma: no cover - abstract
+        """``{parameter name: whether its value is valid}`` beyond the shared ones."""
+        raise NotImplementedError
+
+    def _bundle_fields(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        """The kind's fields of ``nncz_model.json`` (all checksummed), JSON-able."""
+        raise NotImplementedError
+
+    def _write_payload(self, directory: Path) -> str:  # pragma: no cover - abstract
+        """Write the learned model into ``directory`` (atomically); returns the file's name."""
+        raise NotImplementedError
+
+    @classmethod
+    def _init_kwargs(cls, fields: BundleFields) -> dict[str, Any]:
+        """Constructor arguments kept in the kind's fields (:attr:`params_in_fields`)."""
+        return {}
+
+    def _restore_payload(self, fields: BundleFields, path: Path) -> None:  # pragma: no cover
+        """Read the learned model from ``path`` (checksum already verified) and ``fields``."""
+        raise NotImplementedError
+
+
+def row_flags(bad: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """``nncz_flag`` (N,) int16 from the bad-value matrix (N, n_features) and the usable rows:
+    ``FLAG_NO_PREDICTION`` where a row cannot be used, ``FLAG_FILLED`` where some of its values
+    were filled."""
+    from nncz.estimator import FLAG_FILLED, FLAG_NO_PREDICTION  # NNC's definitions
+
+    flag = np.where(usable, 0, FLAG_NO_PREDICTION).astype(np.int16)
+    flag[bad.any(axis=1) & usable] |= FLAG_FILLED
+    return flag
