@@ -6,7 +6,7 @@ Run from the repository root with nncz's venv::
     python benchmarks/peers/run.py --datasets dc2 boss mgs des
 
 RAIL runs in its own venv as a subprocess (rail_side.py) that writes each estimator's PDFs as a
-qp file; nncz's PDFs are written as a qp ``hist`` file by :mod:`nncz.qpio`; every file is then
+qp file; nncz's PDFs are written as a qp ``hist`` file by :mod:`nncz.pdfio`; every file is then
 scored here by nncz's metric code on one fine grid per data set (peer_eval.py). The two
 environments never mix: they exchange HDF5 tables, qp files and JSON only.
 """
