@@ -69,6 +69,16 @@ def test_defaults_are_the_dataclass_defaults():
     assert TrainOptions().max_epochs == 300 and TrainOptions().batch_size == "auto"
 
 
+def test_a_config_scalar_fills_a_list_option():
+    assert options_of(["mock", "out"], {"formats": "fits"}).formats == ("fits",)
+    assert options_of(["dataset", "-o", "d"], {"feature_sets": "ps1"}).feature_sets == ["ps1"]
+
+
+def test_a_config_null_keeps_the_default():
+    assert options_of(["train", "t.csv"], {"max_epochs": None, "restart": None}) == \
+        options_of(["train", "t.csv"])
+
+
 def test_a_flag_wins_over_the_config_file():
     options = options_of(["train", "t.csv", "--max-ep", "7"], {"max_epochs": 40, "nbins": 20})
     assert (options.max_epochs, options.nbins) == (7, 20)

@@ -150,14 +150,15 @@ def build_options(options: type, given: argparse.Namespace, config: Mapping[str,
     """The dataclass ``options`` from the flags ``given`` and the ``config`` file's values.
 
     A flag on the command line wins; a value from the file is validated like the flag's text
-    (:func:`config_value`); a field given neither way keeps the dataclass default. Keys of
-    ``config`` that are not fields of ``options`` are ignored here (see :func:`config_keys`).
+    (:func:`config_value`); a field given neither way (or null in the file) keeps the dataclass
+    default. Keys of ``config`` that are not fields of ``options`` are ignored here (see
+    :func:`config_keys`).
     """
     values: dict[str, Any] = {}
     for item in dataclasses.fields(options):
         if hasattr(given, item.name):
             value = getattr(given, item.name)
-        elif item.name in config:
+        elif config.get(item.name) is not None:  # a YAML null leaves the default
             value = config_value(_flag(item), item.name, config[item.name], path)
         else:
             continue
@@ -177,12 +178,12 @@ def config_value(flag: Flag, key: str, value: Any, path: Path | None) -> Any:
     choices = flag.choices or tuple(const for _, const, _ in flag.consts) or None
     items = [_config_item(flag.type, choices, key, item, path)
              for item in (value if isinstance(value, list) else [value])]
-    return items if isinstance(value, list) or flag.action == "append" else items[0]
+    return items if many else items[0]
 
 
 def _config_item(convert: Callable[[str], Any] | None, choices: tuple | None, key: str,
                  item: Any, path: Path | None) -> Any:
-    if item is not None and convert is not None:
+    if convert is not None:
         try:
             item = convert(str(item))
         except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
