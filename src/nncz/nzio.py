@@ -1,4 +1,4 @@
-"""Files of a tomographic n(z): a qp ensemble, a SACC file, a plain table and a JSON summary.
+"""Files of a tomographic n(z): a qp ensemble, a SACC file, a table, a figure, a JSON summary.
 
 All three n(z) files hold the same numbers: the density per unit redshift of each tomographic
 bin (integrating to 1) on the grid-bin centres ``z``, piecewise constant over ``[e_i, e_{i+1})``.
@@ -82,6 +82,18 @@ def write_sacc(result: TomographicNZ, path: str | Path) -> Path:
     return atomic_write(path, lambda temp: data.save_fits(str(temp), overwrite=True))
 
 
+def write_nz_figure(result: TomographicNZ, path: str | Path) -> Path:
+    """Draw each bin's n(z) (with its bootstrap band and, if known, the true n(z)) to ``path``."""
+    from nncz.plots._common import save_figure
+    from nncz.plots.nz import plot_tomographic_nz
+
+    width = result.grid.width
+    fig = plot_tomographic_nz(result.grid.edges, result.density, result.summary,
+                              None if result.nz_true is None else result.nz_true / width,
+                              result.nz_err / width)
+    return save_figure(fig, path)[0]
+
+
 def summary_dict(result: TomographicNZ, extra: dict | None = None) -> dict:
     """JSON-ready summary: binning, grid, per-bin statistics and the covariance of the means."""
     bins = json.loads(result.summary.to_json(orient="records", double_precision=15))
@@ -99,10 +111,11 @@ def summary_dict(result: TomographicNZ, extra: dict | None = None) -> dict:
 
 def write_nz_outputs(result: TomographicNZ, directory: str | Path,
                      extra: dict | None = None) -> dict[str, Path]:
-    """Write the n(z) files into ``directory`` and return their paths by kind.
+    """Write the n(z) files and figure into ``directory`` and return their paths by kind.
 
-    Files: ``nz.sacc.fits``, ``nz_qp.hdf5``, ``nz_table.csv`` and ``summary.json``
-    (``extra`` entries are added to the summary).
+    Files: ``nz.sacc.fits``, ``nz_qp.hdf5``, ``nz_table.csv``, ``nz.png``
+    (:func:`nncz.plots.nz.plot_tomographic_nz`) and ``summary.json`` (``extra`` entries are
+    added to the summary).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -110,6 +123,7 @@ def write_nz_outputs(result: TomographicNZ, directory: str | Path,
         "sacc": write_sacc(result, directory / "nz.sacc.fits"),
         "qp": write_qp_nz(result, directory / "nz_qp.hdf5"),
         "table": write_table(result.to_table(), directory / "nz_table.csv"),
+        "figure": write_nz_figure(result, directory / "nz.png"),
     }
     summary = summary_dict(result, {**(extra or {}),
                                     "files": {k: p.name for k, p in paths.items()}})

@@ -117,8 +117,6 @@ def write_catalog_nz(paths: list[Path], grid: RedshiftGrid, cfg: dict,
                      out_dir: str | Path) -> dict[str, Path]:
     """Sum the stripes' sums and write the n(z) files and figure into ``out_dir``."""
     from nncz.nzio import write_nz_outputs
-    from nncz.plots._common import save_figure
-    from nncz.plots.nz import plot_tomographic_nz
 
     total: dict[str, np.ndarray] = {}
     for path in paths:
@@ -127,14 +125,10 @@ def write_catalog_nz(paths: list[Path], grid: RedshiftGrid, cfg: dict,
                 total[key] = total[key] + part[key] if key in total else part[key].copy()
     result = nz_from_stacks(total["stack"], total["boot"], grid, np.asarray(cfg["edges"]),
                             total["n"], total["weight_sum"], cfg["point"])
-    written = write_nz_outputs(result, out_dir, {"source": "nncz catalog",
-                                                 "weights": cfg["weights"],
-                                                 "bootstrap": "poisson, hashed source ids",
-                                                 "seed": cfg["seed"]})
-    fig = plot_tomographic_nz(grid.edges, result.density, result.summary,
-                              nz_err=result.nz_err / grid.width)
-    written["figure"] = save_figure(fig, Path(out_dir) / "nz.png")[0]
-    return written
+    return write_nz_outputs(result, out_dir, {"source": "nncz catalog",
+                                              "weights": cfg["weights"],
+                                              "bootstrap": "poisson, hashed source ids",
+                                              "seed": cfg["seed"]})
 
 
 def _sums_path(parts_dir: Path, k: int) -> Path:

@@ -1,6 +1,6 @@
 """`nncz nz`: the tomographic n(z) of a predicted catalog, with bootstrap errors and validation.
 
-The stacking and bootstrap are :func:`nncz.nz.tomographic_nz`, the files
+The stacking and bootstrap are :func:`nncz.nz.tomographic_nz`, the files and the figure
 :func:`nncz.nzio.write_nz_outputs`.
 """
 
@@ -100,8 +100,6 @@ def run(options: NzOptions, common: CommonOptions) -> int:
     """Stack, bootstrap and write the tomographic n(z); print the per-bin table."""
     from nncz.nz import tomographic_nz
     from nncz.nzio import write_nz_outputs
-    from nncz.plots._common import save_figure
-    from nncz.plots.nz import plot_tomographic_nz
 
     table, pdfs = _inputs(options)
 
@@ -116,11 +114,6 @@ def run(options: NzOptions, common: CommonOptions) -> int:
              "weights": options.weights, "truth": options.truth, "seed": options.seed,
              "pdf_grid": pdfs.grid.to_dict(), "n_rows": len(table)}
     paths = write_nz_outputs(result, options.output, extra)
-    width = result.grid.width
-    fig = plot_tomographic_nz(result.grid.edges, result.density, result.summary,
-                              None if result.nz_true is None else result.nz_true / width,
-                              result.nz_err / width)
-    paths["figure"] = save_figure(fig, Path(options.output) / "nz.png")[0]
     print(format_summary(result.summary))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
