@@ -209,81 +209,15 @@ def test_expand_grid():
         RandomForestPhotoZ(scoring="r2").fit(synthetic(50, 0), FEATURES)
 
 
-def write_old_layout(estimator, directory):
-    """A baseline directory as nncz wrote it before the common bundle (``meta.json`` beside
-    ``forest.npz``, ``xgboost_model.json`` or ``ann.safetensors``, format_version 1)."""
-    from safetensors.torch import save_file
-
-    from nncz.bundle import file_sha256
-
-    directory.mkdir()
-    kind = type(estimator).kind
-    params = {k: v for k, v in estimator.get_params().items() if k != "bad_values"}
-    extra = {}
-    if kind == "rf":
-        name = "forest.npz"
-        arrays = {k: getattr(estimator.forest_, k) for k in
-                  ("left", "right", "feature", "threshold", "value", "node_weight", "roots")}
-        np.savez_compressed(directory / name, **arrays,
-                            max_depth=np.array(estimator.forest_.max_depth))
-    elif kind == "xgb":
-        name = "xgboost_model.json"
-        estimator.booster_.save_model(str(directory / name))
-        extra = {"n_rounds": estimator.n_rounds_, "fixed_params_used": estimator.fixed_params_}
-    else:  # the first ANN files: no "member0." prefix, no lr_factor, no batch_size_used
-        name = "ann.safetensors"
-        save_file({k: t.contiguous() for k, t in estimator.model_.state_dict().items()},
-                  str(directory / name))
-        params.pop("lr_factor")
-        extra = {"scaler": {"mean": estimator.scaler_mean_.tolist(),
-                            "scale": estimator.scaler_scale_.tolist()},
-                 "history": estimator.history_}
-    meta = {"estimator": type(estimator).__name__, "format_version": 1, "params": params,
-            "features": estimator.features_, "target": estimator.target_,
-            "n_train": estimator.n_train_, "n_valid": estimator.n_valid_,
-            "best_params": estimator.best_params_, "grid_results": estimator.grid_results_,
-            "metrics": estimator.metrics_, "model_files": [name],
-            "model_sha256": {name: file_sha256(directory / name)}, **extra}
-    (directory / "meta.json").write_text(json.dumps(meta))
-    return directory / name
-
-
-@pytest.mark.parametrize("name", ["rf", "xgboost", "ann"])
-def test_old_layout_still_loads_with_a_deprecation_message(fitted, data, tmp_path, caplog,
-                                                           name):
-    _, test = data
-    estimator = fitted[name]
-    write_old_layout(estimator, tmp_path / "old")
-    with caplog.at_level("WARNING"):
-        loaded = load_model(tmp_path / "old")
-    assert "deprecated" in caplog.text and "meta.json" in caplog.text
-    assert type(loaded) is type(estimator) and loaded.features_ == FEATURES
-    assert loaded.policy_.mode == "drop" and loaded.policy_.sentinels == ()  # finite-only rule
-    np.testing.assert_array_equal(loaded.predict(test)["z_phot_mean"],
-                                  estimator.predict(test)["z_phot_mean"])
-    dirty = test.iloc[:3].assign(colour_0=[np.nan, 99.0, 0.1])
-    assert loaded.predict(dirty)["nncz_flag"].tolist() == [1, 0, 0]  # 99 was a value then
-    other = XGBoostPhotoZ if name == "rf" else RandomForestPhotoZ
-    with pytest.raises(ModelFileError, match=f"not a {other.__name__}"):
-        other.load(tmp_path / "old")
-    loaded.save(tmp_path / "new")  # save converts it
-    assert load_model(tmp_path / "new").predict(test)["z_phot_mean"].equals(
-        loaded.predict(test)["z_phot_mean"])
-    if name == "ann":
-        assert loaded.batch_size_ == 256 and loaded.lr_factor == 0.5
-
-
 @pytest.mark.parametrize("name", ["rf", "xgboost", "ann"])
 def test_changed_model_file_is_refused(fitted, tmp_path, name):
-    fitted[name].save(tmp_path / "new")
-    config = json.loads((tmp_path / "new" / CONFIG_FILE).read_text())
-    old_file = write_old_layout(fitted[name], tmp_path / "old")
-    for model_file, recorded in ((tmp_path / "new" / config["model_file"], "weights_sha256"),
-                                 (old_file, "model_sha256")):
-        model_file.write_bytes(model_file.read_bytes() + b" ")
-        with pytest.raises(ModelFileError, match=f"{model_file.name}: checksum differs from "
-                           f"{recorded}"):
-            load_model(model_file.parent)
+    fitted[name].save(tmp_path)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    model_file = tmp_path / config["model_file"]
+    model_file.write_bytes(model_file.read_bytes() + b" ")
+    with pytest.raises(ModelFileError, match=f"{model_file.name}: checksum differs from "
+                       "weights_sha256"):
+        load_model(tmp_path)
 
 
 @pytest.mark.parametrize("name, field, edit", [

@@ -33,9 +33,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import logging
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +42,11 @@ import numpy as np
 import torch
 
 from nncz import __version__
-from nncz.calibrate import Calibration
 from nncz.cleaning import BadValuePolicy
-from nncz.grid import RedshiftGrid
 from nncz.io import atomic_write
 from nncz.model import ACTIVATIONS, ResidualMLP
 from nncz.paths import ModelFileError
 from nncz.train import TrainConfig
-
-log = logging.getLogger("nncz")
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "nncz_model.json"
@@ -71,8 +66,7 @@ KINDS = {  # kind -> "module:class" of the estimator that writes it
 COMMON_PROTECTED = ("kind", "features", "input_columns", "target", "bad_values", "model_file")
 NNC_PROTECTED = ("grid", "architecture", "n_members", "scaler", "calibration", "temperature",
                  "batch_size_used")
-PROTECTED = COMMON_PROTECTED + NNC_PROTECTED  # an NNC bundle's checksummed fields
-NNC_PARAMS_IN_FIELDS = ("grid", "hidden", "dropout", "activation")
+PROTECTED = COMMON_PROTECTED + NNC_PROTECTED  # an NNC bundle's (tests/test_bundle.py checks)
 
 
 def _field_sha256(value: Any) -> str:
@@ -92,34 +86,6 @@ def estimator_class(kind: str) -> type:
     """The estimator class that writes bundles of ``kind`` (see :data:`KINDS`)."""
     module, name = KINDS[kind].split(":")
     return getattr(importlib.import_module(module), name)
-
-
-def kind_of(cls: type) -> str:
-    """The bundle ``kind`` of an estimator class (or of the class it derives from)."""
-    for base in cls.__mro__:
-        for kind, path in KINDS.items():
-            if path == f"{base.__module__}:{base.__name__}":
-                return kind
-    raise TypeError(f"{cls.__name__} is not an nncz estimator with a bundle kind {list(KINDS)}")
-
-
-# -- the kinds' parts of a bundle -------------------------------------------------------------
-class _Hooks:
-    """What a kind writes and reads beyond the common fields (see :class:`nncz.base`'s hooks)."""
-
-    def __init__(self, fields: Callable, write_payload: Callable, init_kwargs: Callable,
-                 restore: Callable, params_in_fields: tuple[str, ...]) -> None:
-        self.fields, self.write_payload = fields, write_payload
-        self.init_kwargs, self.restore = init_kwargs, restore
-        self.params_in_fields = params_in_fields
-
-
-def _hooks(cls: type) -> _Hooks:
-    if kind_of(cls) == "nnc":  # NNCEstimator's part lives here until it derives from the base
-        return _Hooks(_nnc_fields, _write_members, _nnc_init_kwargs, _nnc_restore,
-                      NNC_PARAMS_IN_FIELDS)
-    return _Hooks(cls._bundle_fields, cls._write_payload, cls._init_kwargs,
-                  cls._restore_payload, cls.params_in_fields)
 
 
 def _versions() -> dict[str, str]:
@@ -143,13 +109,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def _config(estimator: Any, hooks: _Hooks, kind_fields: dict, model_file: str) -> dict:
+def _config(estimator: Any, kind_fields: dict, model_file: str) -> dict:
     """Everything but the checksums, as the JSON values read back."""
-    skipped = ("bad_values", "verbose", *hooks.params_in_fields)
+    skipped = ("bad_values", "verbose", *estimator.params_in_fields)
     settings = {k: v for k, v in estimator.get_params().items() if k not in skipped}
     config = {
         "format": FORMAT,
-        "kind": kind_of(type(estimator)),
+        "kind": estimator.kind,
         "nncz_version": __version__,
         "versions": _versions(),
         "features": list(estimator.features_),
@@ -171,10 +137,9 @@ def save_bundle(estimator: Any, directory: str | Path) -> Path:
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"{directory}: model output exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    hooks = _hooks(type(estimator))
-    model_file = hooks.write_payload(estimator, directory)
-    kind_fields = hooks.fields(estimator)
-    config = _config(estimator, hooks, kind_fields, model_file)
+    model_file = estimator._write_payload(directory)
+    kind_fields = estimator._bundle_fields()
+    config = _config(estimator, kind_fields, model_file)
     config["weights_sha256"] = file_sha256(directory / model_file)
     config["field_sha256"] = {name: _field_sha256(config[name])
                               for name in (*COMMON_PROTECTED, *kind_fields)}
@@ -262,7 +227,7 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
     config, config_path = _read_config(directory)
     fields = BundleFields(config, config_path)
     kind = _kind(fields)
-    if kind != kind_of(cls):
+    if kind != cls.kind:
         raise fields.fail("kind", f"the bundle holds a {kind!r} model "
                           f"({KINDS[kind].split(':')[1]}), not a {cls.__name__}")
     _check_field_checksums(fields)
@@ -283,7 +248,7 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
         raise fields.fail("input_columns", "disagrees with features, settings and bad_values")
     estimator.metrics_ = config.get("metrics_validation", {})
     estimator.history_ = config.get("history", [])
-    _hooks(cls).restore(estimator, fields, _model_file(fields, directory))
+    estimator._restore_payload(fields, _model_file(fields, directory))
     return estimator
 
 
@@ -294,7 +259,7 @@ def _construct(cls: type, fields: BundleFields, policy: BadValuePolicy) -> Any:
     if "verbose" in cls._get_param_names():
         settings["verbose"] = False
     try:
-        return cls(**settings, **_hooks(cls).init_kwargs(fields), bad_values=policy.mode)
+        return cls(**settings, **cls._init_kwargs(fields), bad_values=policy.mode)
     except TypeError as error:
         raise fields.fail("settings", str(error)) from None
 
@@ -390,42 +355,6 @@ def restore_network(estimator: Any, fields: BundleFields, path: Path, n_outputs:
                                  f"{fields.path.name} ({detail})") from None
         members.append(model.eval())
     return members
-
-
-# -- NNCEstimator's part (moves into the class when it derives from nncz.base) -----------------
-def _nnc_fields(estimator: Any) -> dict:
-    return {"grid": estimator.grid.to_dict(), **network_fields(estimator, estimator.members_),
-            "calibration": estimator.calibration_.to_dict(),
-            "temperature": estimator.temperature_}
-
-
-def _write_members(estimator: Any, directory: Path) -> str:
-    write_weights(estimator.members_, directory / WEIGHTS_FILE)
-    return WEIGHTS_FILE
-
-
-def _nnc_init_kwargs(fields: BundleFields) -> dict[str, Any]:
-    values = fields.get("grid")
-    try:
-        grid = RedshiftGrid.from_dict(values)
-    except (TypeError, KeyError, ValueError) as error:
-        raise fields.fail("grid", str(error)) from None
-    if grid.n_bins > MAX_BINS:
-        raise fields.fail("grid", f"n_bins {grid.n_bins} exceeds {MAX_BINS}")
-    return {"grid": grid, **architecture_kwargs(fields)}
-
-
-def _nnc_restore(estimator: Any, fields: BundleFields, path: Path) -> None:
-    calibration = fields.config.get("calibration")
-    if not isinstance(calibration, dict):  # format 1: a temperature only
-        calibration = {"method": fields.config.get("calibration", "crps") or "crps",
-                       "temperature": fields.get("temperature")}
-    try:
-        estimator.calibration_ = Calibration.from_dict(calibration,
-                                                       f"{fields.path}: calibration")
-    except (TypeError, ValueError) as error:
-        raise ModelFileError(str(error)) from None
-    estimator.members_ = restore_network(estimator, fields, path, estimator.grid.n_bins)
 
 
 # -- weights files -------------------------------------------------------------------------------

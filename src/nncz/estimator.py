@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -12,24 +11,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
 
+from nncz.base import PhotoZEstimator
 from nncz.bundle import (
-    fit_scaler,
-    load_bundle,
+    MAX_BINS,
+    WEIGHTS_FILE,
+    BundleFields,
+    architecture_kwargs,
+    network_fields,
     network_param_checks,
     network_train_config,
-    save_bundle,
+    restore_network,
+    write_weights,
 )
 from nncz.calibrate import METHODS as CALIBRATIONS
 from nncz.calibrate import Calibration
-from nncz.cleaning import BadValuePolicy, clean_target
+from nncz.cleaning import BadValuePolicy
 from nncz.grid import RedshiftGrid
 from nncz.infer import member_pdf, predict_arrays
 from nncz.io import require_columns
 from nncz.losses import crps_nll_binned
 from nncz.metrics import evaluate
 from nncz.model import PRECISIONS, FoldedMLP, ResidualMLP, inference_copy
+from nncz.paths import ModelFileError
 from nncz.pdf import PRODUCT_COLUMNS
 from nncz.train import predict_outputs, train_model
 
@@ -60,7 +64,7 @@ def auto_batch_size(n_train: int) -> int:
     return int(np.clip(2 ** round(np.log2(max(target, 1.0))), low, high))
 
 
-class NNCEstimator(BaseEstimator):
+class NNCEstimator(PhotoZEstimator):
     """Photo-z PDFs by neural-network classification over redshift bins.
 
     scikit-learn conventions: ``__init__`` only stores its arguments (``get_params``,
@@ -158,28 +162,29 @@ class NNCEstimator(BaseEstimator):
         self.nll_weight = nll_weight
         self.verbose = verbose
 
+    kind = "nnc"
+    uses_scaler = True
+    params_in_fields = ("grid", "hidden", "dropout", "activation")
+
     # ------------------------------------------------------------ settings
     def _check_params(self) -> None:
         """Validate the constructor arguments; one clear error naming the parameter."""
         if not isinstance(self.grid, RedshiftGrid):
             raise ValueError(f"grid must be a RedshiftGrid, got {type(self.grid).__name__}")
-        checks = {
+        super()._check_params()
+
+    def _param_checks(self) -> dict[str, bool]:
+        return {
             **network_param_checks(self),
             "n_members": int(self.n_members) == self.n_members and self.n_members >= 1,
-            "validation_fraction": 0 < self.validation_fraction < 1,
             "calibration": self.calibration in CALIBRATIONS,
             "nll_weight": self.nll_weight >= 0,
             "colours": (not isinstance(self.colours, str) and len(self.colours) != 1
                         and len(set(self.colours)) == len(self.colours)),
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"NNCEstimator: invalid {name}={getattr(self, name)!r}")
 
-    def _new_policy(self) -> BadValuePolicy:
-        if isinstance(self.bad_values, BadValuePolicy):
-            return copy.deepcopy(self.bad_values)  # fit never mutates what the caller passed
-        return BadValuePolicy(mode=self.bad_values)
+    def _target_range(self) -> tuple[float, float]:
+        return self.grid.z_min, self.grid.z_max
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -210,7 +215,7 @@ class NNCEstimator(BaseEstimator):
         val_table = self._clean_training(val_table, "validation rows" + (
             "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
         columns = self.model_features_
-        train_columns = self._with_colours(train_table)
+        train_columns = self._model_table(train_table)
         self.policy_.fit(train_columns, columns)
         x_train, _ = self.policy_.transform(train_columns, columns)
         self._fit_scaler(x_train, columns, source)
@@ -275,16 +280,6 @@ class NNCEstimator(BaseEstimator):
                                  sort_keys=True, default=str).encode())
         return digest.hexdigest()[:32]
 
-    def _fit_scaler(self, x_train: np.ndarray, features: list[str], source: str) -> None:
-        self.scaler_mean_, scale = fit_scaler(x_train)
-        names = self.policy_.feature_names(features)
-        constant = [name for name, s in zip(names, x_train.std(axis=0), strict=True)
-                    if not s > 0]
-        if constant:
-            log.warning("%s: constant feature(s) %s carry no information (all values equal, or "
-                        "all bad and filled)", source, constant)
-        self.scaler_scale_ = scale.astype(np.float32)
-
     def _hidden(self) -> tuple[int, ...]:
         return tuple(int(h) for h in self.hidden)
 
@@ -303,7 +298,7 @@ class NNCEstimator(BaseEstimator):
         indicators): ``features_``, then the colours of adjacent ``colours``."""
         return [*self.features_, *colour_names(self.colours)]
 
-    def _with_colours(self, table: pd.DataFrame) -> pd.DataFrame:
+    def _model_table(self, table: pd.DataFrame) -> pd.DataFrame:
         """``table[features_]`` plus the colour columns (NaN where a magnitude is bad)."""
         if not len(self.colours):
             return table
@@ -314,30 +309,6 @@ class NNCEstimator(BaseEstimator):
             bad = self.policy_.bad_mask(mag_blue, blue) | self.policy_.bad_mask(mag_red, red)
             out[f"{blue}-{red}"] = np.where(bad, np.nan, mag_blue - mag_red)
         return out
-
-    def _split(self, table, validation, features, target):
-        if isinstance(validation, pd.DataFrame):
-            require_columns(validation, [*features, target], "validation table")
-            return table, validation
-        fraction = self.validation_fraction if validation is None else float(validation)
-        if not 0 < fraction < 1:
-            raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
-        is_val = holdout_mask(len(table), fraction, int(self.seed))
-        return table[~is_val], table[is_val]
-
-    def _clean_training(self, table: pd.DataFrame, name: str) -> pd.DataFrame:
-        keep = clean_target(table[self.target_].to_numpy(), self.grid.z_min, self.grid.z_max,
-                            f"{self.target_} ({name})")
-        unusable = ~self.valid_rows(table[keep])
-        if unusable.any():
-            bad_counts = self.policy_.report(table[keep], self.features_)
-            log.warning("%s: dropping %d of %d rows with unusable features %s", name,
-                        int(unusable.sum()), int(keep.sum()),
-                        {k: v for k, v in bad_counts.items() if v})
-            keep[np.flatnonzero(keep)[unusable]] = False
-        if keep.sum() < 2:
-            raise ValueError(f"{name} set has {int(keep.sum())} usable rows; need at least 2")
-        return table[keep]
 
     def _validation_metrics(self, pdf_raw: np.ndarray, z_val: np.ndarray) -> dict:
         pdf = self.calibration_.apply(pdf_raw)
@@ -358,28 +329,8 @@ class NNCEstimator(BaseEstimator):
         """The fitted temperature (1.0 when the calibration has none)."""
         return float(self.calibration_.temperature)
 
-    def bad_value_mask(self, table: pd.DataFrame) -> np.ndarray:
-        """(N, n_features + n_colours) bool: True where a feature value (or a colour derived
-        from the magnitudes, see ``colours``) is bad under the model's policy."""
-        return self.policy_.bad_matrix(self._with_colours(table), self.model_features_)
-
-    def valid_rows(self, table: pd.DataFrame) -> np.ndarray:
-        """True where a row's features can be used (see ``BadValuePolicy.usable_rows``)."""
-        return self.policy_.usable_rows(self.bad_value_mask(table))
-
-    def _scale(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.scaler_mean_) / self.scaler_scale_
-
     def _standardised(self, table: pd.DataFrame) -> np.ndarray:
         return self._inputs(table)[0]
-
-    def _inputs(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Standardised features (N, n_inputs) float32 and the bad-value matrix (N, n_features),
-        the bad values computed once."""
-        table = self._with_colours(table)
-        bad = self.policy_.bad_matrix(table, self.model_features_)
-        x, _ = self.policy_.transform(table, self.model_features_, bad)
-        return self._scale(x).astype(np.float32), bad
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
@@ -505,16 +456,35 @@ class NNCEstimator(BaseEstimator):
         products["nncz_flag"] = flag
         return products
 
-    # --------------------------------------------------------- save / load
-    def save(self, directory: str | Path) -> Path:
-        """Write the model bundle: weights (safetensors) and a JSON of everything else."""
-        self._check_fitted()
-        return save_bundle(self, directory)
+    # ------------------------------------------------- its part of the bundle
+    def _bundle_fields(self) -> dict:
+        return {"grid": self.grid.to_dict(), **network_fields(self, self.members_),
+                "calibration": self.calibration_.to_dict(), "temperature": self.temperature_}
+
+    def _write_payload(self, directory: Path) -> str:
+        write_weights(self.members_, directory / WEIGHTS_FILE)
+        return WEIGHTS_FILE
 
     @classmethod
-    def load(cls, directory: str | Path) -> NNCEstimator:
-        """Rebuild and verify an estimator saved by :meth:`save` (no pickle)."""
-        return load_bundle(cls, directory)
+    def _init_kwargs(cls, fields: BundleFields) -> dict:
+        try:
+            grid = RedshiftGrid.from_dict(fields.get("grid"))
+        except (TypeError, KeyError, ValueError) as error:
+            raise fields.fail("grid", str(error)) from None
+        if grid.n_bins > MAX_BINS:
+            raise fields.fail("grid", f"n_bins {grid.n_bins} exceeds {MAX_BINS}")
+        return {"grid": grid, **architecture_kwargs(fields)}
+
+    def _restore_payload(self, fields: BundleFields, path: Path) -> None:
+        calibration = fields.config.get("calibration")
+        if not isinstance(calibration, dict):  # format 1: a temperature only
+            calibration = {"method": fields.config.get("calibration", "crps") or "crps",
+                           "temperature": fields.get("temperature")}
+        try:
+            self.calibration_ = Calibration.from_dict(calibration, f"{fields.path}: calibration")
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(str(error)) from None
+        self.members_ = restore_network(self, fields, path, self.grid.n_bins)
 
 
 def colour_pairs(bands: Sequence[str]) -> list[tuple[str, str]]:
