@@ -1,0 +1,56 @@
+"""How many CPU threads torch uses, and how its OpenMP threads wait.
+
+Torch's OpenMP threads spin while they wait for each other. On cores that other jobs keep busy,
+a spinning thread takes CPU from the thread it waits for, and training with 2 threads on 2 busy
+cores ran 3-10x slower than with 1 (benchmarks/training.py). Two rules avoid that:
+
+- the passive wait policy (threads sleep while they wait), set before torch is imported;
+- without an explicit thread count, as many threads as the cores left idle by other jobs at
+  start (the 1-minute load average), at least one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+WAIT_POLICY = "PASSIVE"
+
+
+def prefer_passive_wait() -> None:
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` unless the user set a policy; must run before torch is
+    imported (OpenMP reads it once, when torch's runtime starts)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
+
+
+def idle_cores(cores: int | None = None, load: float | None = None) -> int:
+    """Cores not used by other jobs: ``cores - load``, rounded to nearest, within [1, cores].
+
+    Parameters
+    ----------
+    cores : int, optional
+        Cores this process may run on (default: its CPU affinity).
+    load : float, optional
+        Runnable processes, averaged (default: the 1-minute load average of ``os.getloadavg``).
+    """
+    cores = len(os.sched_getaffinity(0)) if cores is None else int(cores)
+    load = os.getloadavg()[0] if load is None else float(load)
+    return max(1, min(cores, math.floor(cores - load + 0.5)))
+
+
+def set_torch_threads(requested: int | None = None) -> int:
+    """Set torch's intra-op threads and return the number set.
+
+    ``requested`` (``--threads``) wins; else ``OMP_NUM_THREADS`` if the user set it (torch
+    already reads it); else :func:`idle_cores`.
+    """
+    import torch
+
+    if requested is not None:
+        threads = int(requested)
+    elif os.environ.get("OMP_NUM_THREADS", "").strip().isdigit():
+        threads = max(1, int(os.environ["OMP_NUM_THREADS"]))
+    else:
+        threads = idle_cores()
+    torch.set_num_threads(threads)
+    return threads

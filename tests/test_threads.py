@@ -1,0 +1,39 @@
+import os
+
+import pytest
+import torch
+
+from nncz.threads import idle_cores, prefer_passive_wait, set_torch_threads
+
+
+@pytest.mark.parametrize(("load", "expected"), [(0.0, 2), (0.4, 2), (0.6, 1), (1.0, 1),
+                                                (7.5, 1)])
+def test_idle_cores_counts_the_cores_other_jobs_leave(load, expected):
+    assert idle_cores(cores=2, load=load) == expected
+
+
+def test_idle_cores_never_exceeds_the_cores():
+    assert idle_cores(cores=16, load=0.0) == 16
+    assert idle_cores(cores=16, load=3.2) == 13
+
+
+def test_set_torch_threads_order_of_precedence(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert set_torch_threads(2) == 2 and torch.get_num_threads() == 2  # --threads wins
+        assert set_torch_threads() == 1 and torch.get_num_threads() == 1  # then the user's env
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        monkeypatch.setattr(os, "getloadavg", lambda: (99.0, 99.0, 99.0))
+        assert set_torch_threads() == 1  # then the idle cores: none idle, one thread
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_passive_wait_does_not_override_the_user(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    prefer_passive_wait()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    prefer_passive_wait()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
