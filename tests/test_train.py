@@ -62,3 +62,51 @@ def test_interrupted_training_resumes_from_checkpoint(tmp_path):
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5, 6]
     np.testing.assert_allclose([h["val_loss"] for h in history],
                                [h["val_loss"] for h in full_history], rtol=1e-5)
+
+
+def reference_training(model, loss_fn, x, y, x_val, y_val, config, epochs):
+    """The loop as the method states it, written plainly (ends on the best epoch's weights)."""
+    torch.manual_seed(config.seed)
+    best_loss, best_weights = float("inf"), None
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=config.lr_factor, patience=config.lr_patience)
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), config.batch_size):
+            index = order[start : start + config.batch_size]
+            if len(index) < 2:
+                continue
+            optimizer.zero_grad()
+            loss_fn(model(x[index]), y[index]).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            val_loss = float(loss_fn(model(x_val), y_val))
+        scheduler.step(val_loss)
+        if val_loss < best_loss:
+            best_loss = val_loss
+            best_weights = {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_weights)
+
+
+def test_training_loop_matches_the_plain_reference():
+    """Same seed, same data: the weights of ``train_model`` equal those of the plain loop (a
+    speed-up of the loop must not change what it computes beyond float rounding)."""
+    x, y = data()
+    config = TrainConfig(lr=2e-2, batch_size=48, max_epochs=5, patience=50, lr_patience=1,
+                         seed=4)
+    models = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        models.append(ResidualMLP(3, 1, hidden=(16, 8), dropout=0.1))
+    train_model(models[0], mse, x[:401], y[:401], x[401:], y[401:], config, verbose=False)
+    reference_training(models[1], mse, x[:401], y[:401], x[401:], y[401:], config, epochs=5)
+    for (name, got), want in zip(models[0].state_dict().items(),
+                                 models[1].state_dict().values(), strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)

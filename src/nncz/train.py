@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,28 +95,47 @@ def train_model(
         state = _resume(checkpoint, model, optimizer, scheduler, generator, fingerprint)
         log.info("resuming from %s at epoch %d", checkpoint, state.epoch)
 
-    while state.epoch < config.max_epochs and state.stale < config.patience:
-        started = time.perf_counter()
-        train_loss = _train_epoch(model, loss_fn, x_train, y_train, optimizer, config, generator,
-                                  verbose, state.epoch)
-        val_outputs = predict_outputs(model, x_val, config.batch_size)
-        val_loss = float(loss_fn(val_outputs, y_val))
-        scheduler.step(val_loss)
-        record = {"epoch": state.epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-                  "lr": optimizer.param_groups[0]["lr"]}
-        if z_val is not None and point_fn is not None:
-            quality = point_metrics(point_fn(val_outputs), z_val)
-            record.update(val_sigma_nmad=quality["sigma_nmad"], val_eta=quality["eta"])
-        record["seconds"] = time.perf_counter() - started
-        state.update(record, model)
-        _log_epoch(record, verbose)
-        if checkpoint is not None:
-            _save_checkpoint(checkpoint, state, model, optimizer, scheduler, generator,
-                             fingerprint)
+    with denormals_flushed():
+        while state.epoch < config.max_epochs and state.stale < config.patience:
+            started = time.perf_counter()
+            train_loss = _train_epoch(model, loss_fn, x_train, y_train, optimizer, config,
+                                      generator, verbose, state.epoch)
+            val_outputs = predict_outputs(model, x_val, config.batch_size)
+            val_loss = float(loss_fn(val_outputs, y_val))
+            scheduler.step(val_loss)
+            record = {"epoch": state.epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
+                      "lr": optimizer.param_groups[0]["lr"]}
+            if z_val is not None and point_fn is not None:
+                quality = point_metrics(point_fn(val_outputs), z_val)
+                record.update(val_sigma_nmad=quality["sigma_nmad"], val_eta=quality["eta"])
+            record["seconds"] = time.perf_counter() - started
+            state.update(record, model)
+            _log_epoch(record, verbose)
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, state, model, optimizer, scheduler, generator,
+                                 fingerprint)
 
     model.load_state_dict(state.best_weights)
     model.eval()
     return state.history
+
+
+@contextmanager
+def denormals_flushed() -> Iterator[None]:
+    """Flush float32 denormals (< 1.2e-38) to zero inside the block, then restore torch's
+    default (off; the setting is per process and torch cannot report it).
+
+    Most of a sharp PDF's softmax probabilities fall below float32's normal range, and x86
+    arithmetic on denormals is slow: after 8 epochs on 25,400 rows (batch 1024, 400 bins) an
+    epoch took 0.93 CPU s with them flushed against 1.18 s. No value above 1.2e-38 changes.
+    Torch sets this on the calling thread, so with several threads only the main thread's share
+    of each operation gains.
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 @dataclass
