@@ -8,21 +8,14 @@ epoch limit and says where and how the run goes.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from nncz.cli.argtypes import nonnegative_int, positive_int
 from nncz.cli.options import CommonOptions, Verb, option
-from nncz.io import OutputError
 
 __all__ = ["ReproduceOptions", "VERBS"]
-
-RUN_FILE = "run_settings.json"
-#: what a run derives from its settings (deleted by --overwrite when the settings change)
-DERIVED = ("mock", "datasets", "models", "shap", "figures")
 
 
 @dataclass(frozen=True)
@@ -56,34 +49,10 @@ class ReproduceOptions:
         "figures are deleted; default: refuse, the same run resumes)")
 
 
-def _check_same_run(out: Path, options: ReproduceOptions, settings) -> None:
-    """A rerun resumes only with the same settings; other settings need --overwrite."""
-    from nncz.io import atomic_write, check_outputs
-
-    check_outputs([options.mock], [], output_dirs=[out])
-    record = {"mode": options.mode, "seed": options.seed, "mock": str(options.mock),
-              "settings": json.loads(json.dumps(dataclasses.asdict(settings), default=str))}
-    path = out / RUN_FILE
-    if path.exists():
-        old = json.loads(path.read_text())
-        if old != record:
-            if not options.overwrite:
-                differ = [k for k in record if old.get(k) != record[k]]
-                raise OutputError(f"{out} holds a reproduction with other settings ({differ} "
-                                  f"differ; see {path}); pass --overwrite to replace it, or "
-                                  "use another --output")
-            for name in DERIVED:
-                target = out / name
-                if target.is_dir() and (name != "mock" or options.mock is None):
-                    shutil.rmtree(target)
-    text = json.dumps(record, indent=1)
-    atomic_write(path, lambda temp: temp.write_text(text))
-
-
 def run(options: ReproduceOptions, common: CommonOptions) -> int:
     """Run the reproduction (resuming a run of the same settings); print where it is."""
     from nncz.reproduce.configs import MODES
-    from nncz.reproduce.pipeline import run_reproduce
+    from nncz.reproduce.pipeline import claim_output, run_reproduce
 
     settings = MODES[options.mode]
     if options.n_galaxies is not None:
@@ -92,7 +61,8 @@ def run(options: ReproduceOptions, common: CommonOptions) -> int:
         settings = dataclasses.replace(settings, nnc={**settings.nnc,
                                                       "max_epochs": options.max_epochs})
     formats = ("png", "pdf") if options.pdf else ("png",)
-    _check_same_run(Path(options.output), options, settings)
+    claim_output(options.output, options.mode, options.seed, options.mock, settings,
+                 options.overwrite)
     result = run_reproduce(options.output, mode=options.mode, seed=options.seed,
                            mock_dir=options.mock, settings=settings, formats=formats,
                            models=None if options.models is None else list(options.models),

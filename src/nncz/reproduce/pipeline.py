@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nncz.io import atomic_write, read_table, write_table
+from nncz.io import OutputError, atomic_write, check_outputs, read_table, write_table
 from nncz.reproduce import figures as figs
 from nncz.reproduce.configs import MODELS, MODES, ReproduceSettings, model_config
 from nncz.reproduce.report import orderings, write_report
@@ -28,6 +30,39 @@ from nncz.reproduce.table import build_table1, to_markdown, write_table1
 log = logging.getLogger("nncz")
 
 FEATURE_SETS = tuple(dict.fromkeys(m.feature_set for m in MODELS))
+RUN_FILE = "run_settings.json"
+#: what a run derives from its settings (deleted by ``claim_output`` when they change)
+DERIVED = ("mock", "datasets", "models", "shap", "figures")
+
+
+def claim_output(out_dir: str | Path, mode: str, seed: int, mock_dir: str | Path | None,
+                 settings: ReproduceSettings, overwrite: bool = False) -> Path:
+    """Record the run's settings in ``out_dir``: a rerun resumes only with the same settings.
+
+    ``out_dir/run_settings.json`` holds the mode, seed, mock directory and settings of the run
+    that uses ``out_dir``. Other settings raise :class:`~nncz.io.OutputError` unless
+    ``overwrite``, which deletes what the old run derived (:data:`DERIVED`; a given
+    ``mock_dir`` is kept). Returns the record's path.
+    """
+    out = Path(out_dir)
+    check_outputs([mock_dir], [], output_dirs=[out])
+    record = {"mode": mode, "seed": seed, "mock": str(mock_dir),
+              "settings": json.loads(json.dumps(dataclasses.asdict(settings), default=str))}
+    path = out / RUN_FILE
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != record:
+            if not overwrite:
+                differ = [k for k in record if old.get(k) != record[k]]
+                raise OutputError(f"{out} holds a reproduction with other settings ({differ} "
+                                  f"differ; see {path}); pass --overwrite to replace it, or "
+                                  "use another --output")
+            for name in DERIVED:
+                target = out / name
+                if target.is_dir() and (name != "mock" or mock_dir is None):
+                    shutil.rmtree(target)
+    text = json.dumps(record, indent=1)
+    return atomic_write(path, lambda temp: temp.write_text(text))
 
 
 def make_mock(mock_dir: Path, settings: ReproduceSettings, seed: int, verbose: bool) -> Path:
