@@ -66,7 +66,9 @@ def test_defaults_are_the_dataclass_defaults():
     from nncz.cli.core import TrainOptions
 
     assert options_of(["train", "t.csv"]) == TrainOptions(table="t.csv")
-    assert TrainOptions().max_epochs == 300 and TrainOptions().batch_size == "auto"
+    assert TrainOptions("t.csv").max_epochs == 300 and TrainOptions("t.csv").batch_size == "auto"
+    with pytest.raises(TypeError):
+        TrainOptions()  # a positional argument has no default
 
 
 def test_a_config_scalar_fills_a_list_option():

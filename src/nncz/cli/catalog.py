@@ -21,8 +21,8 @@ __all__ = ["CatalogOptions", "VERBS"]
 class CatalogOptions:
     """Options of ``nncz catalog`` (see ``nncz catalog --help``)."""
 
-    catalog_config: Path = option(None, type=Path, help="YAML: levels -> model directories")
-    out_dir: Path = option(None, type=Path, help="output directory")
+    catalog_config: Path = option(type=Path, help="YAML: levels -> model directories")
+    out_dir: Path = option(type=Path, help="output directory")
     ls: Path | None = option(None, "--ls", type=Path,
                              help="ls_dr10 table (or HATS catalog with --engine lsdb)")
     ps1: Path | None = option(None, "--ps1", type=Path, help="ps1_dr2 table (or HATS catalog)")

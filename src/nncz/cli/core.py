@@ -44,7 +44,7 @@ def _batch_size(text: str) -> int | str:
 class TrainOptions:
     """Options of ``nncz train`` (see ``nncz train --help``)."""
 
-    table: str = option(None, help="training table (.parquet, .fits, .csv, .h5)")
+    table: str = option(help="training table (.parquet, .fits, .csv, .h5)")
     features: str | None = option(
         None, "--features", help="comma-separated feature columns, e.g. mag_g,magerr_g,mag_r,...")
     target: str = option("z_spec", "--target", help="redshift column (default z_spec)")
@@ -139,8 +139,8 @@ def run_train(options: TrainOptions, common: CommonOptions) -> int:
 class PredictOptions:
     """Options of ``nncz predict`` (see ``nncz predict --help``)."""
 
-    model: str = option(None, help="model directory written by `nncz train`")
-    table: str = option(None, help="input table (.parquet, .fits, .csv, .h5)")
+    model: str = option(help="model directory written by `nncz train`")
+    table: str = option(help="input table (.parquet, .fits, .csv, .h5)")
     more_tables: tuple[str, ...] = option(
         (), nargs="*", metavar="TABLE",
         help="with --survey: more files of the survey (e.g. sweep-*.fits)")
@@ -188,8 +188,7 @@ def run_predict(options: PredictOptions, common: CommonOptions) -> int:
 class EvaluateOptions:
     """Options of ``nncz evaluate`` (see ``nncz evaluate --help``)."""
 
-    predictions: str = option(None,
-                              help="table written by `nncz predict` (with --keep TRUTH)")
+    predictions: str = option(help="table written by `nncz predict` (with --keep TRUTH)")
     truth: str = option("z_spec", "--truth", help="true-redshift column (default z_spec)")
     point: str = option("z_phot_mean", "--point", help="point-estimate column")
     pdf: str | None = option(None, "--pdf",

@@ -17,7 +17,7 @@ __all__ = ["InspectOptions", "VERBS"]
 class InspectOptions:
     """Options of ``nncz inspect`` (see ``nncz inspect --help``)."""
 
-    files: tuple[str, ...] = option((), nargs="+",
+    files: tuple[str, ...] = option(nargs="+",
                                     help="table files, directories or quoted globs")
     json: bool = option(False, "--json", action="store_true",
                         help="print one JSON object per file")

@@ -19,7 +19,7 @@ class MockOptions:
     """Options of ``nncz mock``; ``n_galaxies``, ``seed``, ``chunk_size`` and ``i_max`` are
     the :class:`nncz.mock.MockConfig` fields of the same names."""
 
-    out_dir: Path = option(None, type=Path, help="output folder")
+    out_dir: Path = option(type=Path, help="output folder")
     n_galaxies: int = option(100_000, "--n-galaxies", type=positive_int,
                              help="galaxies (plus stars and QSOs; default 100000)")
     seed: int = option(0, "--seed", type=nonnegative_int, help="master seed (default 0)")

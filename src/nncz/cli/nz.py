@@ -50,7 +50,7 @@ def _edges(text: str) -> list[float]:
 class NzOptions:
     """Options of ``nncz nz`` (see ``nncz nz --help``)."""
 
-    predictions: str = option(None, help="table written by `nncz predict` (row i = PDF i)")
+    predictions: str = option(help="table written by `nncz predict` (row i = PDF i)")
     pdf: str | None = option(None, "--pdf", help="PDF file written by `nncz predict "
                              "--pdf-output` (calibrated PDFs)")
     bins: list[float] | None = option(None, "--bins", type=_edges, group="binning",

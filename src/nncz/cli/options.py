@@ -66,8 +66,11 @@ class Flag:
     consts: tuple[tuple[str, Any, str], ...] = ()
 
 
-def option(default: Any, *names: str, **flag: Any) -> Any:
-    """A dataclass field with its default and its :class:`Flag` (keywords of :class:`Flag`)."""
+def option(default: Any = dataclasses.MISSING, *names: str, **flag: Any) -> Any:
+    """A dataclass field with its default and its :class:`Flag` (keywords of :class:`Flag`).
+
+    A positional argument (no ``names``) is given no default: the command line must give it.
+    """
     return field(default=default, metadata={"flag": Flag(names, **flag)})
 
 
