@@ -103,3 +103,58 @@ def test_common_options_come_from_flags_or_config():
     given = build_parser().parse_args(["-q", "inspect", "f.fits"])
     common = build_options(CommonOptions, given, {"threads": "2"}, CONFIG)
     assert common == CommonOptions(quiet=True, debug=False, threads=2)
+
+
+def _defaults(function) -> dict:
+    import inspect
+
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def test_cli_defaults_are_the_library_defaults():
+    """A verb's default is the default of the library call it feeds (declared twice: checked)."""
+    from nncz.catalog.stream import run_catalog
+    from nncz.cli.catalog import CatalogOptions
+    from nncz.cli.core import PredictOptions, TrainOptions
+    from nncz.cli.dataset import DatasetOptions
+    from nncz.cli.demo import DemoOptions
+    from nncz.cli.mock import MockOptions
+    from nncz.cli.spec import SpecOptions
+    from nncz.datasets import build_dataset
+    from nncz.demo import run_demo
+    from nncz.estimator import NNCEstimator
+    from nncz.grid import RedshiftGrid
+    from nncz.mock import MockConfig, make_universe
+    from nncz.spec import build_spec_sample
+    from nncz.workflow import predict_table, train_model
+
+    train, estimator = TrainOptions("t.csv"), _defaults(NNCEstimator)
+    for name in ("max_epochs", "patience", "batch_size", "lr", "seed", "dropout", "bad_values",
+                 "calibration", "nll_weight"):
+        assert getattr(train, name) == estimator[name], name
+    assert train.ensemble == estimator["n_members"]
+    assert tuple(int(h) for h in train.hidden.split(",")) == tuple(estimator["hidden"])
+    assert RedshiftGrid(train.zmin, train.zmax, train.nbins) == RedshiftGrid()
+    assert train.validation_fraction == _defaults(train_model)["validation_fraction"]
+    assert train.target == _defaults(train_model)["target"]
+    assert PredictOptions("m", "t").chunk_rows == _defaults(predict_table)["chunk_rows"]
+    mock = MockOptions(Path("out"))
+    for name in ("n_galaxies", "seed", "chunk_size", "i_max"):
+        assert getattr(mock, name) == getattr(MockConfig(), name), name
+    assert mock.formats == tuple(_defaults(make_universe)["formats"])
+    spec, spec_lib = SpecOptions(), _defaults(build_spec_sample)
+    assert (spec.deltachi2_min, spec.zerr_max, spec.dz_max, spec.radius) == (
+        spec_lib["deltachi2_min"], spec_lib["zerr_max"], spec_lib["dz_max"],
+        spec_lib["radius_arcsec"])
+    demo, demo_lib = DemoOptions(), _defaults(run_demo)
+    assert (demo.output, demo.n_galaxies, demo.seed, demo.max_epochs, demo.feature_set,
+            demo.batch_size) == (demo_lib["out_dir"], demo_lib["n_galaxies"], demo_lib["seed"],
+                                 demo_lib["max_epochs"], demo_lib["feature_set"],
+                                 demo_lib["batch_size"])
+    dataset, dataset_lib = DatasetOptions(), _defaults(build_dataset)
+    assert dataset.radius == dataset_lib["radius_arcsec"]
+    assert (dataset.psf_kron_bands,) == tuple(dataset_lib["psf_kron_bands"])
+    catalog = CatalogOptions(Path("c.yaml"), Path("out"))
+    assert catalog.chunk_rows == _defaults(run_catalog)["chunk_rows"]
+    assert catalog.formats == tuple(_defaults(run_catalog)["formats"])
