@@ -3,10 +3,12 @@
 The base owns the feature columns (``features_``), the target (``target_``), the bad-value
 policy (``policy_``, :class:`nncz.cleaning.BadValuePolicy`), the standardisation of the inputs
 (``scaler_mean_``, ``scaler_scale_``, for the models that set :attr:`uses_scaler`), the seeded
-validation split, and save/load in the one model-bundle format of :mod:`nncz.bundle`. A subclass
-implements only what is its own: learning from and predicting on arrays, and the part of the
-bundle that holds its learned model (:meth:`_bundle_fields`, :meth:`_write_payload`,
-:meth:`_restore_payload`).
+validation split, the cleaning of training rows, and save/load in the one model-bundle format of
+:mod:`nncz.bundle`. A subclass implements only what is its own: learning from and predicting on
+arrays, and the part of the bundle that holds its learned model (:meth:`_bundle_fields`,
+:meth:`_write_payload`, :meth:`_restore_payload`; :meth:`_init_kwargs` for constructor arguments
+kept in those fields). Optional hooks: :meth:`_target_range` (NNC: its grid) and
+:meth:`_model_table` with :attr:`model_features_` (NNC: colours derived from magnitudes).
 
 scikit-learn's contract: ``__init__`` stores its arguments unchanged (``get_params``,
 ``set_params`` and ``sklearn.base.clone`` work), ``fit`` validates them and never changes its
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from nncz.bundle import BundleFields, fit_scaler, load_bundle, save_bundle
+from nncz.bundle import BundleFields, fit_scaler, load_model, save_bundle
 from nncz.cleaning import BadValuePolicy, clean_target
 from nncz.io import require_columns
 
@@ -39,7 +41,7 @@ class PhotoZEstimator(BaseEstimator):
 
     Subclasses set :attr:`kind` (the ``kind`` field of their bundle), store their constructor
     arguments (at least ``seed``, ``validation_fraction`` and ``bad_values``) and implement
-    ``_param_checks`` and the three bundle hooks.
+    ``_param_checks`` and the bundle hooks.
     """
 
     kind: ClassVar[str]
@@ -208,7 +210,7 @@ class PhotoZEstimator(BaseEstimator):
     @classmethod
     def load(cls, directory: str | Path) -> PhotoZEstimator:
         """Rebuild and verify an estimator saved by :meth:`save` (no pickle)."""
-        return load_bundle(cls, directory)
+        return load_model(directory, cls)
 
     # -- subclass hooks ---------------------------------------------------------------------
     def _param_checks(self) -> dict[str, bool]:  # pragma: no cover - abstract

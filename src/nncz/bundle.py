@@ -20,7 +20,7 @@ Every bundle has ``format``, ``kind``, ``features``, ``input_columns``, ``target
 ``metrics_validation``, ``history``, ``weights_sha256`` (of the model file) and
 ``field_sha256`` (of :data:`COMMON_PROTECTED` and every field of the kind); the kind adds its
 own fields (NNC: ``grid``, ``architecture``, ``n_members``, ``scaler``, ``calibration``...).
-:func:`load_bundle` verifies everything before use and reports each violation as one
+:func:`load_model` verifies everything before use and reports each violation as one
 :class:`~nncz.paths.ModelFileError` naming the file and the field.
 
 Older layouts still load: NNC's ``nncz-model-2`` (no ``kind``) and ``nncz-model-1`` (one network,
@@ -195,30 +195,11 @@ def _is_legacy(directory: Path) -> bool:
     return not (directory / CONFIG_FILE).exists() and (directory / LEGACY_META_FILE).exists()
 
 
-def load_model(directory: str | Path) -> Any:
-    """Load the estimator of any kind saved in ``directory`` (its class read from the bundle)."""
-    directory = Path(directory)
-    if _is_legacy(directory):
-        from nncz.baselines.legacy import load_legacy
+def load_model(directory: str | Path, cls: type | None = None) -> Any:
+    """Rebuild the estimator saved in ``directory``, verifying every field first.
 
-        return load_legacy(directory, None)
-    config, config_path = _read_config(directory)
-    fields = BundleFields(config, config_path)
-    kind = _kind(fields)
-    return load_bundle(estimator_class(kind), directory)
-
-
-def _kind(fields: BundleFields) -> str:
-    if fields.get("format") not in FORMATS:
-        raise fields.fail("format", f"{fields.config.get('format')!r} is not one of {FORMATS}")
-    kind = fields.get("kind") if fields.config["format"] == FORMAT else "nnc"
-    if kind not in KINDS:
-        raise fields.fail("kind", f"{kind!r} is not one of {list(KINDS)}")
-    return kind
-
-
-def load_bundle(cls: type, directory: str | Path) -> Any:
-    """Rebuild an estimator of class ``cls`` from a bundle, verifying every field first."""
+    ``cls``: the estimator class the bundle must hold (None: the one its ``kind`` names).
+    """
     directory = Path(directory)
     if _is_legacy(directory):
         from nncz.baselines.legacy import load_legacy
@@ -226,10 +207,7 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
         return load_legacy(directory, cls)
     config, config_path = _read_config(directory)
     fields = BundleFields(config, config_path)
-    kind = _kind(fields)
-    if kind != cls.kind:
-        raise fields.fail("kind", f"the bundle holds a {kind!r} model "
-                          f"({KINDS[kind].split(':')[1]}), not a {cls.__name__}")
+    cls = _bundle_class(fields, cls)
     _check_field_checksums(fields)
     features = fields.get("features")
     inputs = fields.get("input_columns")
@@ -250,6 +228,19 @@ def load_bundle(cls: type, directory: str | Path) -> Any:
     estimator.history_ = config.get("history", [])
     estimator._restore_payload(fields, _model_file(fields, directory))
     return estimator
+
+
+def _bundle_class(fields: BundleFields, cls: type | None) -> type:
+    """The class of the bundle's format and kind, checked against ``cls`` when given."""
+    if fields.get("format") not in FORMATS:
+        raise fields.fail("format", f"{fields.config.get('format')!r} is not one of {FORMATS}")
+    kind = fields.get("kind") if fields.config["format"] == FORMAT else "nnc"
+    if kind not in KINDS:
+        raise fields.fail("kind", f"{kind!r} is not one of {list(KINDS)}")
+    if cls is not None and cls.kind != kind:
+        raise fields.fail("kind", f"the bundle holds a {kind!r} model "
+                          f"({KINDS[kind].split(':')[1]}), not a {cls.__name__}")
+    return estimator_class(kind) if cls is None else cls
 
 
 def _construct(cls: type, fields: BundleFields, policy: BadValuePolicy) -> Any:
