@@ -7,7 +7,9 @@ Sub-commands (all write JSON; run from the repository root with the venv active)
     # one end-to-end run (read, match, features, inference, products, write, finalize),
     # with a peak-RSS sampler over the process tree
     python benchmarks/catalog.py run DIR OUT --config cat.yaml [--engine lsdb] [--jobs 2]
-    # the whole table: sizes 1e5 1e6 1e7, stream vs lsdb, each size in a fresh process
+    # the whole table: sizes 1e5 1e6 1e7, stream vs lsdb, each size in a fresh process;
+    # --readme writes it into benchmarks/README.md (the figures there come from:
+    # scaling WORKDIR --config cat.yaml --sizes 1e6 1e7 --engines stream --jobs 2 --readme)
     python benchmarks/catalog.py scaling WORKDIR --config cat.yaml --sizes 1e5 1e6 1e7
     # quick per-level models from a mock universe's spectroscopic sample + the catalog YAML
     python benchmarks/catalog.py train-mock MOCK_DIR MODELS_DIR --epochs 5 [--relax-ps1-ap]
@@ -108,20 +110,27 @@ def synth(out_dir: Path, n_sources: int, chunk: int = 1_000_000, seed: int = 0) 
 
 
 class RssSampler(threading.Thread):
-    """Peak resident memory of this process and its children [bytes], sampled every 0.2 s."""
+    """Peak memory of this process and its children [bytes], sampled every 0.2 s.
+
+    ``peak`` sums RSS, which counts a page shared by several processes (forked workers share
+    the parent's torch and models) once per process; ``peak_pss`` sums PSS, which divides a
+    shared page between its sharers, so that it adds up to the memory the tree really holds.
+    """
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         import psutil
 
-        self.proc, self.peak, self.stop = psutil.Process(), 0, threading.Event()
+        self.proc, self.stop = psutil.Process(), threading.Event()
+        self.peak, self.peak_pss = 0, 0
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                rss = self.proc.memory_info().rss + sum(
-                    c.memory_info().rss for c in self.proc.children(recursive=True))
-                self.peak = max(self.peak, rss)
+                infos = [p.memory_full_info() for p in
+                         [self.proc, *self.proc.children(recursive=True)]]
+                self.peak = max(self.peak, sum(i.rss for i in infos))
+                self.peak_pss = max(self.peak_pss, sum(i.pss for i in infos))
             except Exception:  # a child exited between listing and reading
                 pass
             time.sleep(0.2)
@@ -146,6 +155,7 @@ def run(in_dir: Path, out_dir: Path, config: Path, engine: str, jobs: int,
     models = ModelSet.load(cfg)
     sampler = RssSampler()
     sampler.start()
+    load_start = os.getloadavg()[0]
     wall0, cpu0 = time.perf_counter(), os.times()
     if engine == "stream":
         report = run_catalog(Inputs(*paths), cfg, out_dir, models, chunk_rows=chunk_rows,
@@ -168,11 +178,11 @@ def run(in_dir: Path, out_dir: Path, config: Path, engine: str, jobs: int,
             "inference_share": timings.get("inference", 0.0) / max(sum(timings.values()), 1e-9),
             "timings_s": timings, "prepare_s": manifest.get("prepare_s"),
             "finalize_s": manifest.get("finalize_s"), "lsdb_split_s": manifest.get("split_s"),
-            "peak_rss_tree_bytes": sampler.peak,
+            "peak_rss_tree_bytes": sampler.peak, "peak_pss_tree_bytes": sampler.peak_pss,
             "ru_maxrss_self_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "ru_maxrss_children_bytes":
                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
-            "loadavg_1min_at_end": os.getloadavg()[0],
+            "loadavg_1min_at_start": load_start, "loadavg_1min_at_end": os.getloadavg()[0],
             "output_bytes": {k: Path(v).stat().st_size for k, v in report["files"].items()}}
 
 
@@ -194,8 +204,9 @@ def _run_lsdb(paths, cfg, out_dir, models, jobs, formats) -> dict:
 
 
 def scaling(work: Path, config: Path, sizes: list[int], engines: list[str], jobs: int,
-            chunk_rows: int) -> list[dict]:
-    """Run each (size, engine) in a fresh process; print and save the table."""
+            chunk_rows: int, readme: bool = False) -> list[dict]:
+    """Run each (size, engine) in a fresh process; print and save the table (and write it
+    into benchmarks/README.md with ``readme``)."""
     results = []
     for n in sizes:
         data = work / f"synth_{n:.0e}"
@@ -219,7 +230,41 @@ def scaling(work: Path, config: Path, sizes: list[int], engines: list[str], jobs
                                                      "sources_per_cpu_s", "inference_share",
                                                      "peak_rss_tree_bytes")}), flush=True)
     (work / "scaling.json").write_text(json.dumps(results, indent=1))
+    if readme:
+        write_readme(Path(__file__).resolve().parent / "README.md", results)
     return results
+
+
+START, END = "<!-- catalog:start -->", "<!-- catalog:end -->"
+
+
+def readme_table(results: list[dict]) -> str:
+    """The Markdown of one ``scaling`` run, with the machine and its load during each run."""
+    from inference import machine
+
+    lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}.", "",
+             "| sources | engine | jobs | wall s | sources/s | CPU s | sources/CPU-s | "
+             "inference share | peak RSS, tree MB | peak PSS, tree MB | load 1-min start/end |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines += [f"| {r['n_sources_out']:,} | {r['engine']} | {r['jobs']} | {r['wall_s']:,.0f} | "
+              f"{r['sources_per_s']:,.0f} | {r['cpu_s']:,.0f} | {r['sources_per_cpu_s']:,.0f} | "
+              f"{r['inference_share']:.2f} | {r['peak_rss_tree_bytes'] / 2**20:,.0f} | "
+              f"{r['peak_pss_tree_bytes'] / 2**20:,.0f} | "
+              f"{r['loadavg_1min_at_start']:.1f} / {r['loadavg_1min_at_end']:.1f} |"
+              for r in results]
+    return "\n".join(lines)
+
+
+def write_readme(path: Path, results: list[dict]) -> None:
+    """Replace the catalog block of ``path`` (between the catalog markers) atomically."""
+    from nncz.paths import atomic_write
+
+    text = path.read_text()
+    if START not in text or END not in text:
+        raise ValueError(f"{path}: markers {START} / {END} not found")
+    head, rest = text.split(START, 1)
+    new = f"{head}{START}\n{readme_table(results)}\n{END}{rest.split(END, 1)[1]}"
+    atomic_write(path, lambda temp: temp.write_text(new))
 
 
 LEVEL_SETS = {1: "lsdr10", 2: "lsdr10_ps1i", 3: "lsdr10_noi", 4: "ps1_unwise", 5: "ps1"}
@@ -287,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--engines", nargs="+", default=["stream", "lsdb"])
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--chunk-rows", type=int, default=250_000)
+    p.add_argument("--readme", action="store_true",
+                   help="write the table into benchmarks/README.md")
     p = sub.add_parser("train-mock")
     p.add_argument("mock", type=Path)
     p.add_argument("models_dir", type=Path)
@@ -310,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
             args.json.write_text(text)
     else:
         scaling(args.work, args.config, [int(s) for s in args.sizes], args.engines, args.jobs,
-                args.chunk_rows)
+                args.chunk_rows, args.readme)
 
 
 if __name__ == "__main__":
