@@ -8,8 +8,9 @@ network, calibration and every PDF product), (d) the same in bf16 and int8 (opt-
 ``precision=``), and for each the roofline ratio: model FLOPs per galaxy x galaxies/s over the
 FLOP/s of a large fp32 matrix multiply. The GEMM is timed right before and after every path,
 interleaved, and each figure is the best of several repeats, so that a machine shared with other
-jobs biases numerator and denominator alike. ``--memory`` measures the peak RSS of `nncz predict`
-at 1e5, 1e6 and 1e7 rows in subprocesses; ``--all`` runs everything and rewrites the table in
+jobs biases numerator and denominator alike. ``--memory`` measures only the peak RSS of
+`nncz predict` at 10, 1e5, 1e6 and 1e7 rows in subprocesses (default chunk and 65,536-row
+chunks; with ``--pdf-output`` up to 1e6); ``--all`` runs everything and rewrites the table in
 benchmarks/README.md.
 """
 
@@ -214,34 +215,46 @@ def write_parquet_rows(path: Path, rows: int, block: int = 200_000) -> None:
     writer.close()
 
 
-def memory(sizes: list[int], with_pdf: bool, numba: bool = True) -> list[dict]:
-    """Peak RSS of `nncz predict` (default chunk size) at each size, in subprocesses;
-    ``numba=False`` runs them with ``NNCZ_NUMBA=0`` (torch products, numba not imported)."""
+def memory(sizes: list[int], with_pdf: bool, chunk_rows: int | None = None) -> list[dict]:
+    """Peak RSS of `nncz predict` at each size, in subprocesses; ``chunk_rows``: its
+    ``--chunk-rows`` (None: the CLI's default)."""
     results = []
     with tempfile.TemporaryDirectory() as work_dir:
         work = Path(work_dir)
         bench_estimator().save(work / "model")
         for rows in sizes:
             extra = ["--pdf-output", f"{work}/pdf_{rows}.h5"] if with_pdf else []
+            extra += ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
             start = time.perf_counter()
-            peak = peak_rss_of_predict(rows, work / "model", work, extra,
-                                       None if numba else {"NNCZ_NUMBA": "0"})
-            results.append({"rows": rows, "peak_mb": peak, "pdf": with_pdf, "numba": numba,
-                            "seconds": time.perf_counter() - start})
+            peak = peak_rss_of_predict(rows, work / "model", work, extra)
+            results.append({"rows": rows, "peak_mb": peak, "pdf": with_pdf,
+                            "chunk_rows": chunk_rows, "seconds": time.perf_counter() - start})
             for name in (f"out_{rows}.parquet", f"pdf_{rows}.h5", f"in_{rows}.parquet"):
                 (work / name).unlink(missing_ok=True)
     return results
 
 
+def memory_report(sizes: list[int]) -> list[dict]:
+    """Every memory variant of the table: default chunk, 65,536-row chunks, PDFs written."""
+    return (memory(sizes, False) + memory(sizes, False, chunk_rows=65_536)
+            + memory([n for n in sizes if n <= 1_000_000], True))
+
+
 def print_memory(results: list[dict]) -> None:
     for r in results:
-        print(f"nncz predict peak RSS at {r['rows']:>11,} rows, {_variant(r):<32}: "
+        print(f"nncz predict peak RSS at {r['rows']:>11,} rows, {_variant(r):<40}: "
               f"{r['peak_mb']:>6,.0f} MB ({r['seconds']:.0f} s)")
 
 
 def _variant(r: dict) -> str:
     return ("with --pdf-output" if r["pdf"] else "products only") + (
-        "" if r.get("numba", True) else ", NNCZ_NUMBA=0")
+        f", --chunk-rows {r['chunk_rows']:,}" if r.get("chunk_rows") else ", default chunk")
+
+
+def _vs_1e5(r: dict, results: list[dict]) -> str:
+    """Peak of ``r`` over the 10^5-row peak of the same variant ('' when not measured)."""
+    base = [b["peak_mb"] for b in results if b["rows"] == 100_000 and _variant(b) == _variant(r)]
+    return f"{r['peak_mb'] / base[0]:.2f}" if base else ""
 
 
 def machine() -> str:
@@ -275,11 +288,10 @@ def readme_table(report: dict) -> str:
                   f"{r['pit_ks'] / fp32['pit_ks'] - 1:+.2%} | {r['crps']:.5f} | "
                   f"{r['rate']:,.0f} |" for r in report["accuracy"]]
     if "memory" in report:
-        base = report["memory"][0]["peak_mb"]
-        lines += ["", "| `nncz predict` (default chunk) | rows | peak RSS MB | vs 1e5 rows |",
+        lines += ["", "| `nncz predict` | rows | peak RSS MB | vs 1e5 rows |",
                   "|---|---:|---:|---:|"]
-        lines += [f"| {_variant(r)} | {r['rows']:,} | "
-                  f"{r['peak_mb']:,.0f} | {r['peak_mb'] / base:.2f} |" for r in report["memory"]]
+        lines += [f"| {_variant(r)} | {r['rows']:,} | {r['peak_mb']:,.0f} | "
+                  f"{_vs_1e5(r, report['memory'])} |" for r in report["memory"]]
     if "training" in report:
         lines += ["", "| training step, busy competitor | OMP_WAIT_POLICY | samples/s | "
                   "GEMM GFLOP/s | of roofline |", "|---|---|---:|---:|---:|"]
@@ -304,9 +316,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--memory", action="store_true", help="peak RSS of nncz predict")
-    parser.add_argument("--sizes", default="100000,1000000,10000000",
-                        help="row counts of --memory")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the peak RSS of nncz predict at --sizes")
+    parser.add_argument("--sizes", default="10,100000,1000000,10000000",
+                        help="row counts of --memory (10 rows: what importing and loading cost)")
     parser.add_argument("--accuracy", metavar="MODEL", help="model trained on the BOSS train "
                         "split: accuracy per precision (with --all: default runs/boss_bench)")
     parser.add_argument("--all", action="store_true",
@@ -315,6 +328,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     report = {"machine": machine(), "threads": args.threads, "rows": args.rows}
     print(report["machine"])
+    if args.memory and not args.all:  # memory alone: no throughput
+        print_memory(memory_report([int(s) for s in args.sizes.split(",")]))
+        return
     report["throughput"] = throughput(args.rows, args.threads)
     print_throughput(report["throughput"], args.rows, args.threads)
     model = args.accuracy or (str(DEFAULT_MODEL) if args.all else None)
@@ -323,10 +339,8 @@ def main() -> None:
             raise SystemExit(f"{model}: no model; train one with: {TRAIN_HINT}")
         report["accuracy"] = accuracy(Path(model))
         print_accuracy(report["accuracy"], Path(model))
-    if args.memory or args.all:
-        sizes = [int(s) for s in args.sizes.split(",")]
-        report["memory"] = (memory(sizes, False) + memory(sizes[:2], True)
-                            + memory(sizes[1:2], False, numba=False))
+    if args.all:
+        report["memory"] = memory_report([int(s) for s in args.sizes.split(",")])
         print_memory(report["memory"])
     if args.all:
         from training import compare_wait, print_rates
