@@ -144,3 +144,25 @@ def test_colours_must_be_features():
         small_estimator(colours=["mag_u", "mag_y"]).fit(train, FEATURES)
     with pytest.raises(ValueError, match="invalid colours"):
         small_estimator(colours=["mag_u"]).fit(train, FEATURES)
+
+
+def test_cross_fit_calibrates_on_the_out_of_fold_pdfs_of_every_training_row():
+    from nncz.calibrate import Calibration
+    from nncz.estimator import fold_index
+    from nncz.infer import member_pdf
+
+    train = synthetic_catalog(900, seed=8)
+    estimator = small_estimator(max_epochs=2, n_members=3, cross_fit=True).fit(train, FEATURES)
+    folds = fold_index(len(train), 3, 0)
+    assert np.bincount(folds).tolist() == [300, 300, 300]
+    x = estimator.model_inputs(train)
+    models = estimator._inference_models()
+    oof = np.empty((len(train), estimator.grid.n_bins), np.float32)
+    for k in range(3):
+        oof[folds == k] = member_pdf(models[k:k + 1], x[folds == k])
+    expected = Calibration("pit").fit(oof, train.z_spec.to_numpy(np.float32), estimator.grid)
+    assert estimator.calibration_.to_dict() == expected.to_dict()
+    with pytest.raises(ValueError, match="invalid cross_fit"):
+        small_estimator(cross_fit=True).fit(train, FEATURES)  # one member has no folds
+    with pytest.raises(ValueError, match="pass no validation"):
+        small_estimator(n_members=2, cross_fit=True).fit(train, FEATURES, validation=0.2)

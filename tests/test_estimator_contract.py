@@ -32,7 +32,7 @@ NON_DEFAULT = {
         weight_decay=1e-4, batch_size=128, max_epochs=7, patience=3, lr_patience=2,
         lr_factor=0.3, clip_norm=2.0, seed=9, n_members=3,
         bad_values=BadValuePolicy(mode="drop", abs_max=50.0), colours=("c0", "c1"),
-        validation_fraction=0.2,
+        validation_fraction=0.2, cross_fit=True,
         calibration="crps", nll_weight=0.01, verbose=False),
     ANNRegressionPhotoZ: dict(
         hidden=[8, 4], dropout=0.2, activation="gelu", huber_delta=0.1, lr=1e-3,

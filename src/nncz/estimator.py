@@ -102,7 +102,15 @@ class NNCEstimator(PhotoZEstimator):
         sigma_NMAD on a hold-out (benchmarks/dc2_factors.py, README).
     validation_fraction : float
         Share of the training table held out for early stopping and calibration when ``fit``
-        gets no validation table.
+        gets no validation table (not used with ``cross_fit``).
+    cross_fit : bool
+        Cross-fitted ensemble (needs ``n_members >= 2`` and no validation table): the training
+        rows are dealt into ``n_members`` folds (seeded); member k trains on the other folds and
+        stops early on fold k; the calibration is fitted on the out-of-fold PDFs of every
+        training row (member k's on fold k) instead of a ``validation_fraction`` split, and
+        is applied to the members' average as usual. On a hold-out of RAIL's DC2 training file
+        (5 networks, benchmarks/dc2_factors.py) it gave sigma_NMAD 0.0204, CRPS 0.0353, PIT KS
+        0.019 against 0.0211, 0.0361, 0.026 with one shared 15% split.
     calibration : str
         ``"pit"`` (default), ``"crps"``, ``"nll"`` or ``"none"``: see
         :class:`nncz.calibrate.Calibration`. The PIT map won on every data set we scored,
@@ -137,6 +145,7 @@ class NNCEstimator(PhotoZEstimator):
         bad_values: str | BadValuePolicy = "fill",
         colours: Sequence[str] = (),
         validation_fraction: float = 0.1,
+        cross_fit: bool = False,
         calibration: str = "pit",
         nll_weight: float = 1e-3,
         verbose: bool = True,
@@ -158,6 +167,7 @@ class NNCEstimator(PhotoZEstimator):
         self.bad_values = bad_values
         self.colours = colours
         self.validation_fraction = validation_fraction
+        self.cross_fit = cross_fit
         self.calibration = calibration
         self.nll_weight = nll_weight
         self.verbose = verbose
@@ -179,6 +189,8 @@ class NNCEstimator(PhotoZEstimator):
             "n_members": int(self.n_members) == self.n_members and self.n_members >= 1,
             "calibration": self.calibration in CALIBRATIONS,
             "nll_weight": self.nll_weight >= 0,
+            "cross_fit": self.cross_fit in (False, True) and (
+                not self.cross_fit or int(self.n_members) >= 2),
             "colours": (not isinstance(self.colours, str) and len(self.colours) != 1
                         and len(set(self.colours)) == len(self.colours)),
         }
@@ -200,7 +212,8 @@ class NNCEstimator(PhotoZEstimator):
 
         ``validation`` is a separate table, or the fraction of ``table`` to hold out (seeded);
         it drives early stopping and the learning-rate schedule, and the calibration is fitted
-        on it. ``checkpoint_dir`` makes an interrupted fit resume (one sub-directory a member).
+        on it (with ``cross_fit`` the folds of ``table`` take its place). ``checkpoint_dir``
+        makes an interrupted fit resume (one sub-directory a member).
         """
         self._check_params()
         features = list(features)
@@ -208,34 +221,61 @@ class NNCEstimator(PhotoZEstimator):
             raise ValueError(f"{source}: the target column {target!r} is also a feature")
         require_columns(table, [*features, target], source)
         self._check_colours(features)
-        train_table, val_table = self._split(table, validation, features, target)
+        if self.cross_fit and validation is not None:
+            raise ValueError("NNCEstimator: cross_fit validates on folds of the training table; "
+                             "pass no validation")
+        train_table, val_table = (table, None) if self.cross_fit else self._split(
+            table, validation, features, target)
         self.features_, self.target_ = features, target
         self.policy_ = self._new_policy()
         train_table = self._clean_training(train_table, f"training rows of {source}")
-        val_table = self._clean_training(val_table, "validation rows" + (
-            "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
         columns = self.model_features_
         train_columns = self._model_table(train_table)
         self.policy_.fit(train_columns, columns)
         x_train, _ = self.policy_.transform(train_columns, columns)
         self._fit_scaler(x_train, columns, source)
-        self.batch_size_ = (auto_batch_size(len(x_train)) if self.batch_size == "auto"
-                            else int(self.batch_size))
+        folds = (fold_index(len(x_train), int(self.n_members), int(self.seed))
+                 if self.cross_fit else np.full(len(x_train), -1))
+        self.batch_size_ = (auto_batch_size(int((folds != 0).sum()))
+                            if self.batch_size == "auto" else int(self.batch_size))
         z_train = train_table[target].to_numpy(np.float32)
-        z_val = val_table[target].to_numpy(np.float32)
-        x_val = self._standardised(val_table)
         x_train = self._scale(x_train).astype(np.float32)
-        log.info("training %d network(s) on %d rows, validating on %d, %d inputs, batch %d",
-                 self.n_members, len(z_train), len(z_val), x_train.shape[1], self.batch_size_)
-        fingerprint = self._fingerprint(x_train, z_train, x_val, z_val)
         self.members_, self.history_ = [], []
-        for member in range(int(self.n_members)):
-            self._fit_member(member, x_train, z_train, x_val, z_val, checkpoint_dir, fingerprint)
-        pdf_val = self._member_pdf(x_val)
+        if self.cross_fit:
+            log.info("training %d cross-fitted networks on %d rows, %d inputs, batch %d",
+                     self.n_members, len(z_train), x_train.shape[1], self.batch_size_)
+            fingerprint = self._fingerprint(x_train, z_train, folds)
+            pdf_val = self._fit_folds(x_train, z_train, folds, checkpoint_dir, fingerprint)
+            z_val = z_train
+        else:
+            val_table = self._clean_training(val_table, "validation rows" + (
+                "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
+            z_val = val_table[target].to_numpy(np.float32)
+            x_val = self._standardised(val_table)
+            log.info("training %d network(s) on %d rows, validating on %d, %d inputs, batch %d",
+                     self.n_members, len(z_train), len(z_val), x_train.shape[1],
+                     self.batch_size_)
+            fingerprint = self._fingerprint(x_train, z_train, x_val, z_val)
+            for member in range(int(self.n_members)):
+                self._fit_member(member, x_train, z_train, x_val, z_val, checkpoint_dir,
+                                 fingerprint)
+            pdf_val = self._member_pdf(x_val)
         self.calibration_ = Calibration(self.calibration).fit(pdf_val, z_val, self.grid)
         self.metrics_ = self._validation_metrics(pdf_val, z_val)
         log.info("calibration %s; validation %s", self.calibration_.to_dict(), self.metrics_)
         return self
+
+    def _fit_folds(self, x: np.ndarray, z: np.ndarray, folds: np.ndarray,
+                   checkpoint_dir: str | Path | None, fingerprint: str) -> np.ndarray:
+        """Member k trains on the rows outside fold k and stops early on fold k; returns the
+        out-of-fold raw PDF (N, n_bins) of every row (member k's on fold k)."""
+        oof = np.empty((len(x), self.grid.n_bins), np.float32)
+        for member in range(int(self.n_members)):
+            held = folds == member
+            self._fit_member(member, x[~held], z[~held], x[held], z[held], checkpoint_dir,
+                             fingerprint)
+            oof[held] = member_pdf(self._inference_models()[member:member + 1], x[held])
+        return oof
 
     def _fit_member(self, member, x_train, z_train, x_val, z_val, checkpoint_dir,
                     fingerprint) -> None:
@@ -485,6 +525,11 @@ class NNCEstimator(PhotoZEstimator):
         except (TypeError, ValueError) as error:
             raise ModelFileError(str(error)) from None
         self.members_ = restore_network(self, fields, path, self.grid.n_bins)
+
+
+def fold_index(n_rows: int, n_folds: int, seed: int) -> np.ndarray:
+    """Fold (0 .. n_folds - 1) of each row: a seeded deal, fold sizes differ by at most one."""
+    return np.random.default_rng(seed).permutation(n_rows) % n_folds
 
 
 def colour_pairs(bands: Sequence[str]) -> list[tuple[str, str]]:
