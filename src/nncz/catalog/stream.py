@@ -207,6 +207,19 @@ def _prepare(out_dir: Path, inputs: Inputs, cfg: CatalogConfig, chunk_rows: int,
     return edges, work, n_input
 
 
+def _prepare_in_child(*args) -> tuple[np.ndarray, Path, int]:
+    """:func:`_prepare` in a forked child process (for ``jobs > 1``).
+
+    The scatter leaves ~100-150 MB of freed memory that the allocators keep and cannot return
+    (fragmented); in a child it goes back to the system when the child exits, instead of
+    staying in this process and in every worker forked from it (issue 14).
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # terminated on the way out
+        return pool.apply(_prepare, args)
+
+
 def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
                 models: ModelSet | None = None, chunk_rows: int = 250_000,
                 read_rows: int = 250_000, buffer_rows: int = 500_000,
@@ -257,8 +270,9 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
     t0 = time.perf_counter()
     key = run_key(inputs, cfg, chunk_rows, models)  # hashes the model files: once per run
     _check_finished(out_dir, key, overwrite)
-    edges, work, n_input_total = _prepare(out_dir, inputs, cfg, chunk_rows, read_rows,
-                                          buffer_rows, overwrite, key)
+    prepare = _prepare_in_child if jobs > 1 else _prepare
+    edges, work, n_input_total = prepare(out_dir, inputs, cfg, chunk_rows, read_rows,
+                                         buffer_rows, overwrite, key)
     t_prepare = time.perf_counter() - t0
     store = PartStore(work / "parts")
     n_stripes = len(edges) - 1
