@@ -36,19 +36,26 @@ from nncz.grid import RedshiftGrid
 from nncz.io import read_table
 from nncz.nz import tomographic_shifts
 
-BANDS = "ugrizy"
-MAGS = [f"mag_{b}_lsst" for b in BANDS]
-ERRS = [f"mag_err_{b}_lsst" for b in BANDS]
-GRID = RedshiftGrid(0.0, 3.0, 600)
+BOSS = Path(__file__).resolve().parents[2] / "shared/data/sdss_boss_dr10/sdss_boss_dr10.csv"
+# data set -> (magnitudes in wavelength order, errors, target, grid); BOSS as boss_default.py
+DATASETS = {
+    "dc2": ([f"mag_{b}_lsst" for b in "ugrizy"], [f"mag_err_{b}_lsst" for b in "ugrizy"],
+            "redshift", RedshiftGrid(0.0, 3.0, 600)),
+    "boss": ([f"mag_{b}" for b in "ugriz"], [f"magerr_{b}" for b in "ugriz"], "z_spec",
+             RedshiftGrid()),
+}
 SELECTION_FRACTION = 0.2
 SELECTION_SEED = 12345
 VALIDATION_SEED = 0
 FOLD_SEED = 7
 
 
-def load_split(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rest, selection) of the DC2 training file; the selection is never trained on."""
-    table = read_table(f"{path}:photometry")
+def load_split(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rest, selection) of the training file; the selection is never trained on."""
+    if args.dataset == "boss":
+        table = pd.read_csv(BOSS).query("split == 'train'").reset_index(drop=True)
+    else:
+        table = read_table(f"{args.data}:photometry")
     is_sel = np.random.default_rng(SELECTION_SEED).random(len(table)) < SELECTION_FRACTION
     return table[~is_sel].reset_index(drop=True), table[is_sel].reset_index(drop=True)
 
@@ -63,14 +70,15 @@ def validation_rows(n_rows: int, args: argparse.Namespace) -> np.ndarray:
 
 def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
-    rest, sel = load_split(args.data)
+    rest, sel = load_split(args)
+    mags, errs, target, grid = DATASETS[args.dataset]
     is_val = validation_rows(len(rest), args)
     estimator = NNCEstimator(
-        grid=GRID, lr=args.lr, patience=args.patience, lr_patience=args.lr_patience,
-        seed=args.seed, calibration="none", colours=MAGS if args.colours else (),
-        verbose=False)
+        grid=grid, lr=args.lr, patience=args.patience, lr_patience=args.lr_patience,
+        seed=args.seed, nll_weight=args.nll_weight, calibration="none",
+        colours=mags if args.colours else (), verbose=False)
     start = time.perf_counter()
-    estimator.fit(rest[~is_val], MAGS + ERRS, target="redshift", validation=rest[is_val])
+    estimator.fit(rest[~is_val], mags + errs, target=target, validation=rest[is_val])
     seconds = time.perf_counter() - start
     out = args.out / args.name
     out.mkdir(parents=True, exist_ok=True)
@@ -80,8 +88,8 @@ def train(args: argparse.Namespace) -> None:
         sel=estimator.predict_pdf(sel, calibrated=False),
         val=estimator.predict_pdf(rest[is_val], calibrated=False),
         val_rows=np.flatnonzero(is_val),
-        z_sel=sel["redshift"].to_numpy(),
-        z_val=rest.loc[is_val, "redshift"].to_numpy(),
+        z_sel=sel[target].to_numpy(),
+        z_val=rest.loc[is_val, target].to_numpy(),
     )
     info = {"config": {k: str(v) if isinstance(v, Path) else v
                        for k, v in vars(args).items() if k != "func"},
@@ -91,14 +99,14 @@ def train(args: argparse.Namespace) -> None:
     print(json.dumps(info), flush=True)
 
 
-def scores(pdf: np.ndarray, z: np.ndarray) -> dict:
+def scores(pdf: np.ndarray, z: np.ndarray, grid: RedshiftGrid) -> dict:
     """sigma_NMAD and eta of the PDF mean, CRPS, PIT KS and the worst tomographic shift."""
-    z_mean = pdf @ GRID.centres
+    z_mean = pdf @ grid.centres
     point = metrics.point_metrics(z_mean, z)
-    shifts = tomographic_shifts(pdf, GRID, z_mean, z, n_boot=50)
+    shifts = tomographic_shifts(pdf, grid, z_mean, z, n_boot=50)
     return {"nmad": round(point["sigma_nmad"], 4), "eta": round(point["eta"], 2),
-            "crps": round(float(metrics.crps(pdf, GRID, z).mean()), 4),
-            "ks": round(metrics.pit_ks(metrics.pit(pdf, GRID, z)), 4),
+            "crps": round(float(metrics.crps(pdf, grid, z).mean()), 4),
+            "ks": round(metrics.pit_ks(metrics.pit(pdf, grid, z)), 4),
             "shifts": [round(float(s), 4) for s in shifts["shift"]]}
 
 
@@ -107,25 +115,27 @@ def score_config(name: str, n: int | None, out: Path) -> list[dict]:
     files = sorted((out / name).glob("*.npz"))[:n]
     members = [dict(np.load(f)) for f in files]
     z_sel = members[0]["z_sel"]
+    config = json.loads(files[0].with_suffix(".json").read_text())["config"]
+    grid = DATASETS[config.get("dataset", "dc2")][3]
     ens_sel = np.mean([m["sel"] for m in members], axis=0)
     label = f"{name}:{len(files)}"
-    rows = [{"config": label, "calibration": "none", **scores(ens_sel, z_sel)}]
+    rows = [{"config": label, "calibration": "none", **scores(ens_sel, z_sel, grid)}]
     folds = files[0].stem.startswith("fold")
     if not folds:  # one shared validation split: the product's map on the averaged PDFs
         ens_val = np.mean([m["val"] for m in members], axis=0)
-        cal = Calibration("pit").fit(ens_val, members[0]["z_val"], GRID)
+        cal = Calibration("pit").fit(ens_val, members[0]["z_val"], grid)
         rows.append({"config": label, "calibration": f"pit, {len(ens_val)} val rows",
-                     **scores(cal.apply(ens_sel), z_sel)})
+                     **scores(cal.apply(ens_sel), z_sel, grid)})
         return rows
     # cross-fitted: every rest row is out-of-fold for one member
     oof = np.concatenate([m["val"] for m in members])
     z_oof = np.concatenate([m["z_val"] for m in members])
-    pooled = Calibration("pit").fit(oof, z_oof, GRID)
+    pooled = Calibration("pit").fit(oof, z_oof, grid)
     rows.append({"config": label, "calibration": f"pit on {len(z_oof)} OOF member PDFs",
-                 **scores(pooled.apply(ens_sel), z_sel)})
+                 **scores(pooled.apply(ens_sel), z_sel, grid)})
     per_member = np.mean([pooled.apply(m["sel"]) for m in members], axis=0)
     rows.append({"config": label, "calibration": "pooled OOF map per member, then mean",
-                 **scores(per_member, z_sel)})
+                 **scores(per_member, z_sel, grid)})
     return rows
 
 
@@ -149,12 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(required=True)
     p = sub.add_parser("train")
     p.add_argument("--name", required=True)
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="dc2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--colours", action="store_true")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--patience", type=int, default=20)
     p.add_argument("--lr-patience", type=int, default=5)
     p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--nll-weight", type=float, default=1e-3)
     p.add_argument("--folds", type=int, default=0)
     p.add_argument("--fold", type=int, default=0)
     p.set_defaults(func=train)
