@@ -14,7 +14,10 @@ configuration and scores the selection rows. The issue's test file is never read
     python benchmarks/dc2_factors.py score cmd:2 colours:2
 
 Features: ``mag_<b>_lsst`` and ``mag_err_<b>_lsst`` (ugrizy) as in the issue's command;
-``--colours`` adds the estimator's adjacent-band colours (``NNCEstimator(colours=MAGS)``).
+``--colours`` adds the estimator's adjacent-band colours (``NNCEstimator(colours=...)``);
+``--dataset boss`` runs the same comparison on the SDSS BOSS training split (default grid,
+ugriz magnitudes and errors) to check a default on a second data set. Results:
+docs/results/dc2_factors/README.md.
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ from nncz.grid import RedshiftGrid
 from nncz.io import read_table
 from nncz.nz import tomographic_shifts
 
-BOSS = Path(__file__).resolve().parents[2] / "shared/data/sdss_boss_dr10/sdss_boss_dr10.csv"
+HERE = Path(__file__).resolve().parent
+BOSS = HERE.parents[1] / "shared/data/sdss_boss_dr10/sdss_boss_dr10.csv"
+DC2_TRAIN = (HERE / "peers/.cache/pz_rail_base/rail/examples_data/testdata"
+             / "test_dc2_training_9816.hdf5")
 # data set -> (magnitudes in wavelength order, errors, target, grid); BOSS as boss_default.py
 DATASETS = {
     "dc2": ([f"mag_{b}_lsst" for b in "ugrizy"], [f"mag_err_{b}_lsst" for b in "ugrizy"],
@@ -153,9 +159,9 @@ def score(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/dc2_factors"))
-    parser.add_argument("--data", type=Path,
-                        default=Path("/tmp/railpkg/rail/examples_data/testdata/"
-                                     "test_dc2_training_9816.hdf5"))
+    parser.add_argument("--data", type=Path, default=DC2_TRAIN,
+                        help="RAIL's test_dc2_training_9816.hdf5 (default: the unpacked wheel "
+                        "of `pip download --no-deps pz-rail-base` in benchmarks/peers/.cache)")
     sub = parser.add_subparsers(required=True)
     p = sub.add_parser("train")
     p.add_argument("--name", required=True)
