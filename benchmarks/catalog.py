@@ -231,11 +231,10 @@ def scaling(work: Path, config: Path, sizes: list[int], engines: list[str], jobs
                                                      "peak_rss_tree_bytes")}), flush=True)
     (work / "scaling.json").write_text(json.dumps(results, indent=1))
     if readme:
-        write_readme(Path(__file__).resolve().parent / "README.md", results)
+        from inference import write_block
+
+        write_block("catalog", readme_table(results))
     return results
-
-
-START, END = "<!-- catalog:start -->", "<!-- catalog:end -->"
 
 
 def readme_table(results: list[dict]) -> str:
@@ -253,18 +252,6 @@ def readme_table(results: list[dict]) -> str:
               f"{r['loadavg_1min_at_start']:.1f} / {r['loadavg_1min_at_end']:.1f} |"
               for r in results]
     return "\n".join(lines)
-
-
-def write_readme(path: Path, results: list[dict]) -> None:
-    """Replace the catalog block of ``path`` (between the catalog markers) atomically."""
-    from nncz.paths import atomic_write
-
-    text = path.read_text()
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: markers {START} / {END} not found")
-    head, rest = text.split(START, 1)
-    new = f"{head}{START}\n{readme_table(results)}\n{END}{rest.split(END, 1)[1]}"
-    atomic_write(path, lambda temp: temp.write_text(new))
 
 
 LEVEL_SETS = {1: "lsdr10", 2: "lsdr10_ps1i", 3: "lsdr10_noi", 4: "ps1_unwise", 5: "ps1"}
@@ -322,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--engine", choices=["stream", "lsdb"], default="stream")
     p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--chunk-rows", type=int, default=250_000)
+    p.add_argument("--chunk-rows", type=int, default=125_000)
     p.add_argument("--formats", nargs="+", default=["parquet", "fits"])
     p.add_argument("--json", type=Path)
     p = sub.add_parser("scaling")
@@ -331,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e6, 1e7])
     p.add_argument("--engines", nargs="+", default=["stream", "lsdb"])
     p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--chunk-rows", type=int, default=250_000)
+    p.add_argument("--chunk-rows", type=int, default=125_000)
     p.add_argument("--readme", action="store_true",
                    help="write the table into benchmarks/README.md")
     p = sub.add_parser("train-mock")

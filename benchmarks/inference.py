@@ -1,6 +1,6 @@
 """Prediction throughput against this machine's own fp32 GEMM roofline, measured side by side.
 
-    python benchmarks/inference.py [--rows 200000] [--threads N] [--memory] [--all]
+    python benchmarks/inference.py [--rows 200000] [--threads N] [--memory [--readme]] [--all]
 
 Prints galaxies/s for (a) a plain eval of the unfused torch MLP, (b) the network nncz runs
 (batch norm folded, skips fused), (c) the whole prediction nncz does (``estimator.predict``:
@@ -10,8 +10,8 @@ FLOP/s of a large fp32 matrix multiply. The GEMM is timed right before and after
 interleaved, and each figure is the best of several repeats, so that a machine shared with other
 jobs biases numerator and denominator alike. ``--memory`` measures only the peak RSS of
 `nncz predict` at 10, 1e5, 1e6 and 1e7 rows in subprocesses (default chunk and 65,536-row
-chunks; with ``--pdf-output`` up to 1e6); ``--all`` runs everything and rewrites the table in
-benchmarks/README.md.
+chunks; with ``--pdf-output`` up to 1e6; ``--readme`` writes its table into benchmarks/README.md);
+``--all`` runs everything and rewrites the tables in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -267,9 +267,6 @@ def machine() -> str:
             f"{' '.join(load)} (shared with other jobs when above the core count)")
 
 
-START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-
 def readme_table(report: dict) -> str:
     """The Markdown of one ``--all`` run: every figure with its ratio and the machine."""
     lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {report['machine']};"
@@ -287,11 +284,6 @@ def readme_table(report: dict) -> str:
                   f"{r['sigma_nmad'] / fp32['sigma_nmad'] - 1:+.2%} | {r['pit_ks']:.4f} | "
                   f"{r['pit_ks'] / fp32['pit_ks'] - 1:+.2%} | {r['crps']:.5f} | "
                   f"{r['rate']:,.0f} |" for r in report["accuracy"]]
-    if "memory" in report:
-        lines += ["", "| `nncz predict` | rows | peak RSS MB | vs 1e5 rows |",
-                  "|---|---:|---:|---:|"]
-        lines += [f"| {_variant(r)} | {r['rows']:,} | {r['peak_mb']:,.0f} | "
-                  f"{_vs_1e5(r, report['memory'])} |" for r in report["memory"]]
     if "training" in report:
         lines += ["", "| training step, busy competitor | OMP_WAIT_POLICY | samples/s | "
                   "GEMM GFLOP/s | of roofline |", "|---|---|---:|---:|---:|"]
@@ -300,15 +292,27 @@ def readme_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_readme(path: Path, report: dict) -> None:
-    """Replace the generated block of ``path`` (between the bench markers) atomically."""
-    from nncz.io import atomic_write
+def memory_table(results: list[dict]) -> str:
+    """The Markdown of one memory run, with the machine it ran on."""
+    lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()};"
+             f" torch {torch.__version__}, one thread.", "",
+             "| `nncz predict` | rows | peak RSS MB | vs 1e5 rows |", "|---|---:|---:|---:|"]
+    lines += [f"| {_variant(r)} | {r['rows']:,} | {r['peak_mb']:,.0f} | {_vs_1e5(r, results)} |"
+              for r in results]
+    return "\n".join(lines)
 
-    text = path.read_text()
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: markers {START} / {END} not found")
-    head, rest = text.split(START, 1)
-    new = f"{head}{START}\n{readme_table(report)}\n{END}{rest.split(END, 1)[1]}"
+
+def write_block(name: str, text: str, path: Path = HERE / "README.md") -> None:
+    """Replace the block ``name`` of ``path`` (between ``<!-- name:start -->`` and
+    ``<!-- name:end -->``) with ``text``, atomically."""
+    from nncz.paths import atomic_write
+
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    old = path.read_text()
+    if start not in old or end not in old:
+        raise ValueError(f"{path}: markers {start} / {end} not found")
+    head, rest = old.split(start, 1)
+    new = f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}"
     atomic_write(path, lambda temp: temp.write_text(new))
 
 
@@ -322,6 +326,8 @@ def main() -> None:
                         help="row counts of --memory (10 rows: what importing and loading cost)")
     parser.add_argument("--accuracy", metavar="MODEL", help="model trained on the BOSS train "
                         "split: accuracy per precision (with --all: default runs/boss_bench)")
+    parser.add_argument("--readme", action="store_true",
+                        help="with --memory: write its table into benchmarks/README.md")
     parser.add_argument("--all", action="store_true",
                         help="everything, and rewrite the table in benchmarks/README.md")
     args = parser.parse_args()
@@ -329,7 +335,10 @@ def main() -> None:
     report = {"machine": machine(), "threads": args.threads, "rows": args.rows}
     print(report["machine"])
     if args.memory and not args.all:  # memory alone: no throughput
-        print_memory(memory_report([int(s) for s in args.sizes.split(",")]))
+        results = memory_report([int(s) for s in args.sizes.split(",")])
+        print_memory(results)
+        if args.readme:
+            write_block("memory", memory_table(results))
         return
     report["throughput"] = throughput(args.rows, args.threads)
     print_throughput(report["throughput"], args.rows, args.threads)
@@ -340,14 +349,15 @@ def main() -> None:
         report["accuracy"] = accuracy(Path(model))
         print_accuracy(report["accuracy"], Path(model))
     if args.all:
-        report["memory"] = memory_report([int(s) for s in args.sizes.split(",")])
-        print_memory(report["memory"])
+        memory_results = memory_report([int(s) for s in args.sizes.split(",")])
+        print_memory(memory_results)
+        write_block("memory", memory_table(memory_results))
     if args.all:
         from training import compare_wait, print_rates
 
         report["training"] = compare_wait(16384, 4096, 2)
         print_rates(report["training"])
-        write_readme(HERE / "README.md", report)
+        write_block("bench", readme_table(report))
     print(f"(this process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
           " MB)")
 
