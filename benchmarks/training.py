@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from inference import gemm_flops, machine  # noqa: E402 - sibling benchmark module
+from inference import gemm_flops, machine, write_block  # noqa: E402 - sibling module
 from synthetic_bias import synthetic  # noqa: E402 - sibling benchmark module
 
 from nncz.estimator import NNCEstimator
@@ -170,9 +170,6 @@ def time_to_model_all(datasets: list[str], configs: list[str], jobs: int, out: P
             for d, c in names]
 
 
-START, END = "<!-- training:start -->", "<!-- training:end -->"
-
-
 def readme_block(steps: list[dict], runs: list[dict]) -> str:
     """Markdown of one ``--time-to-model`` run: step rates, then time to model per setting."""
     lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}; torch "
@@ -193,18 +190,6 @@ def readme_block(steps: list[dict], runs: list[dict]) -> str:
                      f"{r['wall_s']:,.0f} | {r['val_sigma_nmad']:.5f} | {r['val_crps']:.5f} | "
                      f"{r['test_sigma_nmad']:.5f} | {r['test_crps']:.5f} |")
     return "\n".join(lines)
-
-
-def write_readme(block: str, path: Path = HERE / "README.md") -> None:
-    """Replace the text between the training markers of ``path`` with ``block``."""
-    from nncz.io import atomic_write
-
-    text = path.read_text()
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: markers {START} / {END} not found")
-    head, rest = text.split(START, 1)
-    new = f"{head}{START}\n{block}\n{END}{rest.split(END, 1)[1]}"
-    atomic_write(path, lambda temp: temp.write_text(new))
 
 
 def print_rates(results: list[dict]) -> None:
@@ -249,7 +234,7 @@ def main() -> None:
         block = readme_block(steps, runs)
         print(block)
         if args.write_readme:
-            write_readme(block)
+            write_block("training", block)
         return
     if args.compare_wait:
         print("training step with a competing busy process (3 x forward FLOPs per sample):")
