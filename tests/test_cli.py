@@ -133,3 +133,29 @@ def test_threads_option_sets_torch_threads(tmp_path):
     finally:
         torch.set_num_threads(before)
     assert main(["--threads", "0", "evaluate", str(tmp_path / "p.csv")]) == 2
+
+
+def test_train_cross_fit_and_colours_reach_the_model(trained, capsys):
+    """--cross-fit, --colours and --lr-patience build the estimator the README's DC2 recipe uses."""
+    work, table = trained
+    colours = ",".join(f"mag_{b}" for b in "ugriz")
+    code = main(["-q", "train", str(work / "train.csv"), "--features", ",".join(FEATURES),
+                 "--output", str(work / "model_cf"), "--max-epochs", "2", "--zmax", "1.5",
+                 "--nbins", "150", "--hidden", "32", "--ensemble", "2", "--cross-fit",
+                 "--colours", colours, "--lr-patience", "3"])
+    assert code == 0
+    config = json.loads((work / "model_cf" / "nncz_model.json").read_text())
+    text = json.dumps(config)
+    assert "mag_u-mag_g" in text and '"cross_fit": true' in text and '"lr_patience": 3' in text
+    code = main(["-q", "predict", str(work / "model_cf"), str(work / "train.csv"),
+                 "--output", str(work / "pred_cf.parquet")])
+    assert code == 0
+    assert np.isfinite(read_table(work / "pred_cf.parquet")["z_phot_mean"]).mean() > 0.99
+
+
+def test_cross_fit_needs_an_ensemble(trained, capsys):
+    work, _ = trained
+    code = main(["train", str(work / "train.csv"), "--features", ",".join(FEATURES),
+                 "--output", str(work / "model_bad"), "--cross-fit"])
+    assert code == 2
+    assert "--cross-fit needs --ensemble" in capsys.readouterr().err

@@ -131,12 +131,13 @@ def test_cli_defaults_are_the_library_defaults():
 
     train, estimator = TrainOptions("t.csv"), _defaults(NNCEstimator)
     for name in ("max_epochs", "patience", "batch_size", "lr", "seed", "dropout", "bad_values",
-                 "calibration", "nll_weight"):
+                 "calibration", "nll_weight", "lr_patience", "cross_fit"):
         assert getattr(train, name) == estimator[name], name
+    assert train.colours is None and tuple(estimator["colours"]) == ()
     assert train.ensemble == estimator["n_members"]
     assert tuple(int(h) for h in train.hidden.split(",")) == tuple(estimator["hidden"])
     assert RedshiftGrid(train.zmin, train.zmax, train.nbins) == RedshiftGrid()
-    assert train.validation_fraction == _defaults(train_model)["validation_fraction"]
+    assert train.validation_fraction == estimator["validation_fraction"]
     assert train.target == _defaults(train_model)["target"]
     assert PredictOptions("m", "t").chunk_rows == _defaults(predict_table)["chunk_rows"]
     mock = MockOptions(Path("out"))

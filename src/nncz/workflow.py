@@ -46,7 +46,7 @@ def _select(table: pd.DataFrame, where: str | None, source: PathLike) -> pd.Data
 
 def train_model(estimator: NNCEstimator, table: PathLike, features: Sequence[str],
                 output: PathLike, *, target: str = "z_spec", validation: PathLike | None = None,
-                validation_fraction: float = 0.1, where: str | None = None,
+                where: str | None = None,
                 checkpoint_dir: PathLike | None = None, restart: bool = False,
                 overwrite: bool = False) -> NNCEstimator:
     """Fit ``estimator`` on the rows of ``table`` and save it as the model directory ``output``.
@@ -64,8 +64,8 @@ def train_model(estimator: NNCEstimator, table: PathLike, features: Sequence[str
     target : str
         Redshift column.
     validation : path, optional
-        Validation table (``where`` applies too); default: a seeded ``validation_fraction``
-        of ``table``.
+        Validation table (``where`` applies too); default: the estimator's own hold-out (a
+        seeded ``validation_fraction`` of ``table``, or its folds with ``cross_fit``).
     checkpoint_dir : path, optional
         Checkpoints (default ``output/checkpoint``): a rerun resumes from them unless
         ``restart``; they are removed once the model is saved.
@@ -85,7 +85,7 @@ def train_model(estimator: NNCEstimator, table: PathLike, features: Sequence[str
         raise ValueError(f"{table}: {len(rows)} row(s)"
                          f"{' selected by --where' if where else ''}; training needs at least 2")
     check_features(rows, features, target, table)
-    held_out: float | pd.DataFrame = validation_fraction
+    held_out: pd.DataFrame | None = None  # None: the estimator's own validation_fraction/folds
     if validation:
         held_out = _select(read_table(validation), where, validation)
         require_columns(held_out, [*features, target], validation)
