@@ -1,7 +1,7 @@
 """Which calibration should be the default? Scored on validation rows only, by cross-fitting.
 
 For a trained model bundle and the table it was trained on, the estimator's own validation rows
-are recovered (``nncz.estimator.holdout_mask`` with the model's seed and fraction), their raw
+are recovered (``nncz.base.holdout_mask`` with the model's seed and fraction), their raw
 (member-averaged) PDFs predicted, and each calibration method is fitted on one half of them and
 scored on the other half, then the halves swap. No test row is read, so the choice of the
 default cannot be tuned on a test set.
@@ -16,8 +16,9 @@ import json
 
 import numpy as np
 
+from nncz.base import holdout_mask
 from nncz.calibrate import METHODS, Calibration
-from nncz.estimator import NNCEstimator, holdout_mask
+from nncz.estimator import NNCEstimator
 from nncz.io import read_table
 from nncz.metrics import crps, pit, pit_ks
 

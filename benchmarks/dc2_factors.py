@@ -33,8 +33,9 @@ import pandas as pd
 import torch
 
 from nncz import metrics
+from nncz.base import holdout_mask
 from nncz.calibrate import Calibration
-from nncz.estimator import NNCEstimator, holdout_mask
+from nncz.estimator import NNCEstimator
 from nncz.grid import RedshiftGrid
 from nncz.io import read_table
 from nncz.nz import tomographic_shifts

@@ -122,7 +122,7 @@ def test_predict_matches_the_unbatched_reference(n_members, calibration):
     table.loc[7, "f2"] = np.nan  # filled and flagged
     table.loc[9, :] = 99.0  # nothing usable: NaN
     products, pdf = estimator.predict(table, return_pdf=True, chunk_rows=3000)
-    x = estimator._standardised(table)
+    x = estimator.model_inputs(table)
     raw = estimator._member_pdf(x)
     expected_pdf = calibration.apply(raw)
     expected_pdf[9] = np.nan

@@ -123,7 +123,7 @@ def test_pit_calibration_ensemble_is_saved_loaded_and_predicted_as_one_model(tmp
     model = small(n_members=2, calibration="pit", max_epochs=4).fit(train, FEATURES)
     assert len(model.members_) == 2 and model.calibration_.pit_x is not None
     raw = model.predict_pdf(test, calibrated=False)
-    manual = np.mean([torch.softmax(m.eval()(torch.as_tensor(model._standardised(test))), 1)
+    manual = np.mean([torch.softmax(m.eval()(torch.as_tensor(model.model_inputs(test))), 1)
                       .detach().numpy() for m in model.members_], axis=0)
     np.testing.assert_allclose(raw, manual, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(model.predict_pdf(test), model.calibration_.apply(raw),

@@ -5,7 +5,7 @@ ensemble and fits its calibration on its own seeded validation split, exactly as
 ``nncz train --ensemble N --calibration C`` does; ``predict_pdf`` gives the calibrated PDFs. What
 this file adds is user-side and stated in the table: the feature set (magnitudes, colours of
 detected pairs, errors) and, with ``--also``, extra rows from the same networks with another
-:class:`nncz.calibrate.Calibration` fitted on the same validation rows (``nncz.estimator
+:class:`nncz.calibrate.Calibration` fitted on the same validation rows (``nncz.base
 .holdout_mask``): ``none`` (raw average), ``crps`` / ``nll`` (one temperature), ``pit`` (the
 PIT map of Bordoloi, Lilly & Amara 2010).
 """
@@ -18,9 +18,10 @@ from pathlib import Path
 
 from peer_data import PeerDataset, nncz_features
 
+from nncz.base import holdout_mask
 from nncz.calibrate import METHODS as CALIBRATIONS
 from nncz.calibrate import PIT_KNOTS, Calibration
-from nncz.estimator import NNCEstimator, holdout_mask
+from nncz.estimator import NNCEstimator
 from nncz.grid import RedshiftGrid
 from nncz.pdfio import PDFSet, write_pdfs
 

@@ -34,6 +34,13 @@ from nncz.io import require_columns
 log = logging.getLogger("nncz")
 
 BAD_VALUE_MODES = ("fill", "drop")
+FLAG_NO_PREDICTION = 1  # nncz_flag bit: the row's features cannot be used; products are NaN
+FLAG_FILLED = 2  # nncz_flag bit: some bad feature values were filled (``fill`` policy)
+
+
+def holdout_mask(n_rows: int, fraction: float, seed: int) -> np.ndarray:
+    """Seeded validation draw shared by NNC and the baselines (same seed -> same rows held)."""
+    return np.random.default_rng(seed).random(n_rows) < fraction
 
 
 class PhotoZEstimator(BaseEstimator):
@@ -72,6 +79,9 @@ class PhotoZEstimator(BaseEstimator):
             return copy.deepcopy(self.bad_values)  # fit never mutates what the caller passed
         return BadValuePolicy(mode=self.bad_values)
 
+    def _check_features(self, features: list[str]) -> None:
+        """Refuse feature lists the model cannot use beyond the shared checks (none here)."""
+
     def _target_range(self) -> tuple[float, float]:
         """Redshifts a training row may have, ``[low, high)``; every finite value by default."""
         return -np.inf, np.inf
@@ -84,12 +94,15 @@ class PhotoZEstimator(BaseEstimator):
         target: str,
         validation: pd.DataFrame | float | None,
         source: str,
+        hold_out: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Check the settings and the tables, split, clean, fit the policy (and the scaler).
 
         Sets ``features_``, ``target_``, ``policy_`` (and ``scaler_mean_``, ``scaler_scale_``)
         and returns ``(x_train, z_train, x_val, z_val)``: model inputs (N, n_inputs) float32,
-        standardised when :attr:`uses_scaler`, and redshifts (N,) float64.
+        standardised when :attr:`uses_scaler`, and redshifts (N,) float64. With
+        ``hold_out=False`` every row of ``table`` trains and the validation arrays are empty
+        (NNC's cross-fitted ensemble validates on folds of its own).
         """
         self._check_params()
         features = [str(f) for f in features]
@@ -98,12 +111,15 @@ class PhotoZEstimator(BaseEstimator):
         if target in features:
             raise ValueError(f"{source}: the target column {target!r} is also a feature")
         require_columns(table, [*features, target], source)
-        train_table, val_table = self._split(table, validation, features, target)
+        self._check_features(features)
+        train_table, val_table = (self._split(table, validation, features, target) if hold_out
+                                  else (table, table.iloc[:0]))
         self.features_, self.target_ = features, str(target)
         self.policy_ = self._new_policy()
         train_table = self._clean_training(train_table, f"training rows of {source}")
-        val_table = self._clean_training(val_table, "validation rows" + (
-            "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
+        if hold_out:
+            val_table = self._clean_training(val_table, "validation rows" + (
+                "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
         columns, train_columns = self.model_features_, self._model_table(train_table)
         self.policy_.fit(train_columns, columns)
         x_train, _ = self.policy_.transform(train_columns, columns)
@@ -124,8 +140,6 @@ class PhotoZEstimator(BaseEstimator):
         fraction = self.validation_fraction if validation is None else float(validation)
         if not 0 < fraction < 1:
             raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
-        from nncz.estimator import holdout_mask  # one draw for every estimator
-
         is_val = holdout_mask(len(table), fraction, int(self.seed))
         return table[~is_val], table[is_val]
 
@@ -239,8 +253,6 @@ def row_flags(bad: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """``nncz_flag`` (N,) int16 from the bad-value matrix (N, n_features) and the usable rows:
     ``FLAG_NO_PREDICTION`` where a row cannot be used, ``FLAG_FILLED`` where some of its values
     were filled."""
-    from nncz.estimator import FLAG_FILLED, FLAG_NO_PREDICTION  # NNC's definitions
-
     flag = np.where(usable, 0, FLAG_NO_PREDICTION).astype(np.int16)
     flag[bad.any(axis=1) & usable] |= FLAG_FILLED
     return flag

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nncz.base import PhotoZEstimator
+from nncz.base import PhotoZEstimator, row_flags
 from nncz.bundle import (
     MAX_BINS,
     WEIGHTS_FILE,
@@ -39,15 +39,8 @@ from nncz.train import predict_outputs, train_model
 
 log = logging.getLogger("nncz")
 
-FLAG_NO_PREDICTION = 1  # nncz_flag bit: the row's features cannot be used; products are NaN
-FLAG_FILLED = 2  # nncz_flag bit: some bad feature values were filled (``fill`` policy)
 BATCH_RANGE = (256, 4096)
 STEPS_PER_EPOCH = 32
-
-
-def holdout_mask(n_rows: int, fraction: float, seed: int) -> np.ndarray:
-    """Seeded validation draw shared by NNC and the baselines (same seed -> same rows held)."""
-    return np.random.default_rng(seed).random(n_rows) < fraction
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -216,31 +209,16 @@ class NNCEstimator(PhotoZEstimator):
         on it (with ``cross_fit`` the folds of ``table`` take its place). ``checkpoint_dir``
         makes an interrupted fit resume (one sub-directory a member).
         """
-        self._check_params()
-        features = list(features)
-        if target in features:
-            raise ValueError(f"{source}: the target column {target!r} is also a feature")
-        require_columns(table, [*features, target], source)
-        self._check_colours(features)
         if self.cross_fit and validation is not None:
             raise ValueError("NNCEstimator: cross_fit validates on folds of the training table; "
                              "pass no validation")
-        train_table, val_table = (table, None) if self.cross_fit else self._split(
-            table, validation, features, target)
-        self.features_, self.target_ = features, target
-        self.policy_ = self._new_policy()
-        train_table = self._clean_training(train_table, f"training rows of {source}")
-        columns = self.model_features_
-        train_columns = self._model_table(train_table)
-        self.policy_.fit(train_columns, columns)
-        x_train, _ = self.policy_.transform(train_columns, columns)
-        self._fit_scaler(x_train, columns, source)
+        x_train, z_train, x_val, z_val = self._training_arrays(
+            table, features, target, validation, source, hold_out=not self.cross_fit)
+        z_train, z_val = z_train.astype(np.float32), z_val.astype(np.float32)
         folds = (fold_index(len(x_train), int(self.n_members), int(self.seed))
                  if self.cross_fit else np.full(len(x_train), -1))
         self.batch_size_ = (auto_batch_size(int((folds != 0).sum()))
                             if self.batch_size == "auto" else int(self.batch_size))
-        z_train = train_table[target].to_numpy(np.float32)
-        x_train = self._scale(x_train).astype(np.float32)
         self.members_, self.history_ = [], []
         if self.cross_fit:
             log.info("training %d cross-fitted networks on %d rows, %d inputs, batch %d",
@@ -249,10 +227,6 @@ class NNCEstimator(PhotoZEstimator):
             pdf_val = self._fit_folds(x_train, z_train, folds, checkpoint_dir, fingerprint)
             z_val = z_train
         else:
-            val_table = self._clean_training(val_table, "validation rows" + (
-                "" if isinstance(validation, pd.DataFrame) else f" of {source}"))
-            z_val = val_table[target].to_numpy(np.float32)
-            x_val = self._standardised(val_table)
             log.info("training %d network(s) on %d rows, validating on %d, %d inputs, batch %d",
                      self.n_members, len(z_train), len(z_val), x_train.shape[1],
                      self.batch_size_)
@@ -324,7 +298,7 @@ class NNCEstimator(PhotoZEstimator):
     def _hidden(self) -> tuple[int, ...]:
         return tuple(int(h) for h in self.hidden)
 
-    def _check_colours(self, features: list[str]) -> None:
+    def _check_features(self, features: list[str]) -> None:
         """The colour bands must be features; their colour names must not be."""
         absent = [band for band in self.colours if band not in features]
         if absent:
@@ -370,9 +344,6 @@ class NNCEstimator(PhotoZEstimator):
         """The fitted temperature (1.0 when the calibration has none)."""
         return float(self.calibration_.temperature)
 
-    def _standardised(self, table: pd.DataFrame) -> np.ndarray:
-        return self._inputs(table)[0]
-
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
             raise RuntimeError("this NNCEstimator is not fitted: call fit() or load() first")
@@ -405,7 +376,7 @@ class NNCEstimator(PhotoZEstimator):
         require_columns(table, self.features_, source)
         with torch.inference_mode():
             return predict_outputs(self._inference_models()[0],
-                                   _tensor(self._standardised(table)), batch_size).numpy()
+                                   _tensor(self.model_inputs(table)), batch_size).numpy()
 
     def predict_pdf(self, table: pd.DataFrame, calibrated: bool = True,
                     source: str = "input table") -> np.ndarray:
@@ -487,14 +458,11 @@ class NNCEstimator(PhotoZEstimator):
         values = predict_arrays(self._inference_models(precision), x,
                                 self.calibration_ if calibrated else None, self.grid, pdf_out)
         invalid = ~self.policy_.usable_rows(bad)
-        any_bad = bad.any(axis=1)
         values[invalid] = np.nan
         if pdf_out is not None:
             pdf_out[invalid] = np.nan
         products = pd.DataFrame({name: values[:, j] for j, name in enumerate(PRODUCT_COLUMNS)})
-        flag = np.where(invalid, FLAG_NO_PREDICTION, 0).astype(np.int16)
-        flag[any_bad & ~invalid] |= FLAG_FILLED
-        products["nncz_flag"] = flag
+        products["nncz_flag"] = row_flags(bad, ~invalid)
         return products
 
     # ------------------------------------------------- its part of the bundle
