@@ -2,6 +2,7 @@
 
     python benchmarks/training.py [--rows 32768] [--batch-size 4096] [--threads N]
     python benchmarks/training.py --compare-wait     # OpenMP wait policies, busy cores
+    python benchmarks/training.py --time-to-model --write-readme [--reuse]  # hours of CPU
 
 Prints samples/s of the training step nncz runs (forward, CRPS + NLL over 400 bins, backward,
 gradient clipping, AdamW) for the method's 12-feature network, and the roofline ratio: 3 x the
@@ -100,6 +101,10 @@ CONFIGS: dict[str, dict] = {
     "lr1e-3": {"lr": 1e-3},
     "p10": {"patience": 10, "lr_patience": 3},
     "lr2e-3_p10": {"lr": 2e-3, "patience": 10, "lr_patience": 3},
+    "method_seed1": {"seed": 1},
+    "lr2e-3_p10_seed1": {"lr": 2e-3, "patience": 10, "lr_patience": 3, "seed": 1},
+    "method_seed2": {"seed": 2},
+    "lr2e-3_p10_seed2": {"lr": 2e-3, "patience": 10, "lr_patience": 3, "seed": 2},
 }
 
 
@@ -179,16 +184,19 @@ def readme_block(steps: list[dict], runs: list[dict]) -> str:
     lines += [f"| CRPS + NLL, 400 bins | {r['batch']:,} | {r['rate']:,.0f} | {r['gflops']:.1f} "
               f"| {r['peak']:.1f} | {r['ratio']:.2f} |" for r in steps]
     lines += ["", "| data | settings | batch | epochs (best) | CPU s | vs method | wall s | "
-              "val sigma_NMAD | val CRPS | test sigma_NMAD | test CRPS |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    method = {r["dataset"]: r["cpu_s"] for r in runs if r["config"] == "method"}
+              "val sigma_NMAD | val CRPS | test sigma_NMAD | test CRPS | code |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    def key(r: dict) -> tuple[str, int]:  # the method's run on the same data and seed
+        return r["dataset"], r["settings"].get("seed", 0)
+
+    method = {key(r): r["cpu_s"] for r in runs if set(r["settings"]) <= {"seed"}}
     for r in runs:
         settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items()) or "method"
-        ratio = r["cpu_s"] / method[r["dataset"]] if r["dataset"] in method else float("nan")
+        ratio = r["cpu_s"] / method[key(r)] if key(r) in method else float("nan")
         lines.append(f"| {r['dataset']} | {settings} | {r['batch']:,} | {r['epochs']} "
                      f"({r['best_epoch']}) | {r['cpu_s']:,.0f} | {ratio:.2f} | "
                      f"{r['wall_s']:,.0f} | {r['val_sigma_nmad']:.5f} | {r['val_crps']:.5f} | "
-                     f"{r['test_sigma_nmad']:.5f} | {r['test_crps']:.5f} |")
+                     f"{r['test_sigma_nmad']:.5f} | {r['test_crps']:.5f} | {r['commit']} |")
     return "\n".join(lines)
 
 
