@@ -221,7 +221,7 @@ def _prepare_in_child(*args) -> tuple[np.ndarray, Path, int]:
 
 
 def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
-                models: ModelSet | None = None, chunk_rows: int = 250_000,
+                models: ModelSet | None = None, chunk_rows: int = 125_000,
                 read_rows: int = 250_000, buffer_rows: int = 500_000,
                 formats: tuple[str, ...] = ("parquet", "fits"), progress: bool = True,
                 overwrite: bool = False, finalize: bool = True, jobs: int = 1,

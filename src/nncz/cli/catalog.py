@@ -29,7 +29,7 @@ class CatalogOptions:
     unwise: Path | None = option(None, "--unwise", type=Path,
                                  help="unwise table (or HATS catalog)")
     engine: str = option("stream", "--engine", choices=("stream", "lsdb"))
-    chunk_rows: int = option(250_000, "--chunk-rows", type=positive_int,
+    chunk_rows: int = option(125_000, "--chunk-rows", type=positive_int,
                              help="input rows per stripe (stream; sets peak memory)")
     pdf_bins: int | None = option(
         None, "--pdf-bins", type=positive_int,
