@@ -41,7 +41,7 @@ def cli(config, sky, out, *extra):
 
 def output(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdf = read_pdfs(out / "catalog_pdf.h5").pdf
+    pdf = read_pdfs(out / "catalog_pdf.hdf5").pdf
     return sort_result(main, pdf)
 
 

@@ -21,7 +21,7 @@ from nncz.pdfio import read_pdfs  # noqa: E402
 
 def read_output(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdf = read_pdfs(out / "catalog_pdf.h5").pdf
+    pdf = read_pdfs(out / "catalog_pdf.hdf5").pdf
     return sort_result(main, np.round(pdf * 65535).astype(np.uint16))
 
 

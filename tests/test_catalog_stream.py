@@ -34,7 +34,7 @@ def run(folder, out, **kw):
 
 def read_output(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdfs = read_pdfs(out / "catalog_pdf.h5")
+    pdfs = read_pdfs(out / "catalog_pdf.hdf5")
     pdf, grid, ids = pdfs.pdf, pdfs.grid, pdfs.ancil
     assert (ids["ls_id"] == main.ls_id.to_numpy()).all()
     counts = np.round(pdf * 65535).astype(np.uint16)
@@ -130,3 +130,17 @@ def test_two_worker_processes_give_the_same_catalog(sky_files, tmp_path):
     report = run(folder, tmp_path / "out", jobs=2)
     assert len(report["manifest"]["chunks_run"]) > 2
     assert_same(read_output(tmp_path / "out")[0], expected)
+
+
+def test_catalog_pdf_file_opens_in_qp_as_it_is(sky_files, tmp_path):
+    """The catalog's PDF file is read by plain ``qp.read`` (no format argument), as RAIL does."""
+    qp = pytest.importorskip("qp")
+    folder, _, _ = sky_files
+    run(folder, tmp_path / "out")
+    pdfs = read_pdfs(tmp_path / "out" / "catalog_pdf.hdf5")
+    ensemble = qp.read(str(tmp_path / "out" / "catalog_pdf.hdf5"))
+    assert ensemble.npdf == len(pdfs.pdf)
+    edges = pdfs.grid.edges
+    np.testing.assert_allclose(ensemble.cdf(edges[1:])[:, -1], 1.0, atol=1e-6)
+    np.testing.assert_allclose(ensemble.cdf(edges[1:])[:, :-1],
+                               np.cumsum(pdfs.pdf, axis=1)[:, :-1], atol=1e-6)

@@ -41,7 +41,7 @@ def test_catalog_nz_equals_stacking_the_written_catalog(sky_folder, tmp_path):
     summary = json.loads((nz_dir / "summary.json").read_text())
     # a second pass over the finished catalog gives the same stacks
     main = pd.read_parquet(tmp_path / "a" / "catalog.parquet")
-    pdfs = read_pdfs(tmp_path / "a" / "catalog_pdf.h5")
+    pdfs = read_pdfs(tmp_path / "a" / "catalog_pdf.hdf5")
     pdf, grid = pdfs.pdf, pdfs.grid
     labels = assign_bins(main["z_phot_mean"].to_numpy(np.float64), np.asarray(NZ["edges"]))
     for j in range(len(NZ["edges"]) - 1):

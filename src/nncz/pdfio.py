@@ -1,6 +1,6 @@
 """PDF files: binned PDFs as a qp ``hist`` ensemble in HDF5, with nncz's extras; one reader.
 
-Every nncz PDF file (``nncz predict --pdf-output``, the catalog's ``catalog_pdf.h5``, the n(z)
+Every nncz PDF file (``nncz predict --pdf-output``, the catalog's ``catalog_pdf.hdf5``, the n(z)
 ``nz_qp.hdf5``, the peers benchmark) is written by :class:`PdfFileWriter` and is exactly the
 HDF5 layout of a qp ``hist`` ensemble, so qp (and so RAIL) opens it unchanged:
 

@@ -28,7 +28,7 @@ def ws():
 
 def _read(out):
     main = pd.read_parquet(out / "catalog.parquet")
-    pdfs = read_pdfs(out / "catalog_pdf.h5")
+    pdfs = read_pdfs(out / "catalog_pdf.hdf5")
     return main, pdfs.pdf, pdfs.ancil
 
 

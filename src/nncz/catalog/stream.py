@@ -12,7 +12,7 @@
    outputs go to a :class:`PartStore` atomically. A rerun with the same inputs and settings
    skips the finished stripes (a killed run resumes).
 4. **Finalize**: the parts are concatenated into ``catalog.parquet``, ``catalog.fits`` and
-   ``catalog_pdf.h5``.
+   ``catalog_pdf.hdf5``.
 
 Peak memory is set by ``chunk_rows`` (one stripe with its margins), ``read_rows`` and
 ``buffer_rows``, not by the catalog size.

@@ -23,7 +23,7 @@ from nncz.tablestream import TableStream
 __all__ = ["provenance_cards", "write_main_fits", "write_main_parquet", "write_pdf_file",
            "OUTPUT_NAMES"]
 
-OUTPUT_NAMES = {"parquet": "catalog.parquet", "fits": "catalog.fits", "pdf": "catalog_pdf.h5"}
+OUTPUT_NAMES = {"parquet": "catalog.parquet", "fits": "catalog.fits", "pdf": "catalog_pdf.hdf5"}
 #: FITS types of the main table (K, D, I, L, A; every other column E = float32)
 _FITS_DTYPES = {"ls_id": np.int64, "ps1_objid": np.int64, "ra": np.float64, "dec": np.float64,
                 "priority": np.int16, "in_lsdr10": bool, "in_ps1dr2": bool, "unwise_objid": object}
