@@ -84,6 +84,24 @@ def test_prediction_does_not_load_numba():
     assert result.stdout.strip() == "[]"
 
 
+def test_nncz_predict_loads_neither_scipy_nor_sklearn(tmp_path):
+    """scipy.stats, scipy.optimize and scikit-learn cost ~130 MB of a 500 MB budget (issue 14):
+    `nncz predict` must not import them (training, evaluation and the forest baseline do)."""
+    estimator = random_estimator()
+    estimator.batch_size_, estimator.metrics_, estimator.history_ = 256, {}, []
+    estimator.save(tmp_path / "model")
+    feature_table(10).to_parquet(tmp_path / "in.parquet")
+    code = ("import sys; from nncz.cli import main; "
+            f"code = main(['-q', '--threads', '1', 'predict', r'{tmp_path / 'model'}', "
+            f"r'{tmp_path / 'in.parquet'}', '--output', r'{tmp_path / 'out.parquet'}']); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} "
+            "& {'scipy', 'sklearn', 'numba', 'llvmlite'})); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 10
+
+
 def random_estimator(n_members: int = 1, calibration: Calibration | None = None,
                      grid: RedshiftGrid | None = None) -> NNCEstimator:
     """An estimator with fixed random weights, built through the attributes fit sets."""

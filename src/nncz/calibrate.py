@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.optimize import minimize_scalar
 
 log = logging.getLogger("nncz.calibrate")
 
@@ -68,6 +67,8 @@ def fit_temperature(
                                     torch.full_like(log_p, np.log(floor / n_bins)))
         return float(-log_p.mean())
 
+    from scipy.optimize import minimize_scalar  # fit only: ~50 MB that prediction never needs
+
     result = minimize_scalar(
         nll, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
         options={"xatol": 1e-6},
@@ -100,6 +101,8 @@ def fit_temperature_crps(
 
     def loss(log_t: float) -> float:
         return float(crps_binned(logits_t / np.exp(log_t), z_t, edges_t, width))
+
+    from scipy.optimize import minimize_scalar  # fit only: ~50 MB that prediction never needs
 
     result = minimize_scalar(loss, bounds=(np.log(bounds[0]), np.log(bounds[1])),
                              method="bounded", options={"xatol": 1e-5})
