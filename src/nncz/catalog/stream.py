@@ -35,7 +35,7 @@ from nncz.catalog.parts import PartStore
 from nncz.catalog.products import ModelSet, process_chunk
 from nncz.catalog.sources import SURVEYS, canonical, empty_survey, match_surveys
 from nncz.catalog.writer import OUTPUT_NAMES
-from nncz.io import OutputError, atomic_write
+from nncz.io import OutputError, atomic_write, write_table
 from nncz.surveys.read import iter_survey_chunks  # archive layouts (sweeps, ...) as given
 
 __all__ = ["Inputs", "survey_columns", "plan_stripes", "run_catalog"]
@@ -133,15 +133,12 @@ def _scatter(inputs: Inputs, cfg: CatalogConfig, edges: np.ndarray, bucket_dir: 
 
 
 def _flush(buffers: dict[int, list[pd.DataFrame]], folder: Path, flush_id: int) -> None:
-    """Write each stripe's buffered rows to ``folder/<stripe>/<flush_id>.parquet``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    """Write each stripe's buffered rows to ``folder/<stripe>/<flush_id>.parquet`` (through the
+    one table writer, so a killed run never leaves half a bucket file)."""
     for k, frames in buffers.items():
         target = folder / f"{k:05d}"
         target.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
-        pq.write_table(table, target / f"{flush_id:05d}.parquet")
+        write_table(pd.concat(frames, ignore_index=True), target / f"{flush_id:05d}.parquet")
     buffers.clear()
 
 
