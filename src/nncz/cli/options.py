@@ -84,9 +84,9 @@ class CommonOptions:
                          help="show the Python traceback of an error (default: one line)")
     threads: int | None = option(
         None, "--threads", type=positive_int, metavar="N",
-        help="CPU threads for torch (default: torch's choice, one per core). On a machine "
-        "shared with other busy jobs use 1: torch's threads spin-wait on each other and can "
-        "run ~10x slower than one thread")
+        help="CPU threads for torch (default: OMP_NUM_THREADS if set, else the cores other jobs "
+        "leave idle at start, from the 1-minute load average, at least 1: on busy cores more "
+        "threads than idle cores ran up to 10x slower than one thread)")
 
 
 @dataclass(frozen=True)
