@@ -94,11 +94,6 @@ def quantile(pdf: np.ndarray, grid: RedshiftGrid, q: float) -> np.ndarray:
     return _quantiles_from_edges(cdf_at_edges(pdf), pdf, grid, np.array([q]))[:, 0]
 
 
-def pdf_mean(pdf: np.ndarray, grid: RedshiftGrid) -> np.ndarray:
-    """Mean redshift ``sum_i p_i z_i`` over bin centres: the method's point estimate."""
-    return pdf @ grid.centres
-
-
 def pdf_products(pdf: np.ndarray, grid: RedshiftGrid, alpha: float = 0.03) -> pd.DataFrame:
     """Point estimates, spread, intervals and zConf of each PDF.
 
