@@ -108,3 +108,36 @@ def test_atomic_path_commits_with_the_usual_mode_or_leaves_nothing(tmp_path):
     assert not late.temp.exists() and late.temp.name.endswith("-tmp.h5")
     late.temp.write_text("x")
     assert late.commit() == tmp_path / "c.h5" and not late.temp.exists()
+
+
+@pytest.mark.parametrize("group_rows, chunk_rows, sizes", [
+    (250, 600, [500, 500]),  # small row groups are read together while they fit
+    (500, 200, [200, 200, 100, 200, 200, 100]),  # a larger group is read whole and sliced
+])
+def test_parquet_chunks_follow_row_groups_in_order(tmp_path, group_rows, chunk_rows, sizes):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"x": np.arange(1000, dtype=float), "y": np.arange(1000) * 2.0})
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "g.parquet",
+                   row_group_size=group_rows)
+    chunks = list(iter_table_chunks(tmp_path / "g.parquet", chunk_rows, columns=["y"]))
+    assert [len(c) for c in chunks] == sizes and list(chunks[0].columns) == ["y"]
+    np.testing.assert_array_equal(pd.concat(chunks).y.to_numpy(), frame.y.to_numpy())
+
+
+def test_parquet_row_group_above_the_whole_read_limit_is_streamed(tmp_path, monkeypatch):
+    import nncz.io
+
+    monkeypatch.setattr(nncz.io, "GROUP_ROWS_WHOLE", 400)
+    frame = pd.DataFrame({"x": np.arange(1000, dtype=float)})
+    path = write_table(frame, tmp_path / "one_group.parquet")
+    chunks = list(iter_table_chunks(path, chunk_rows=300))
+    assert [len(c) for c in chunks] == [300, 300, 300, 100]
+    np.testing.assert_array_equal(pd.concat(chunks).x.to_numpy(), frame.x.to_numpy())
+
+
+def test_parquet_without_rows_gives_one_empty_chunk(tmp_path):
+    path = write_table(pd.DataFrame({"x": np.array([], dtype=float)}), tmp_path / "e.parquet")
+    chunks = list(iter_table_chunks(path, chunk_rows=300))
+    assert len(chunks) == 1 and len(chunks[0]) == 0 and list(chunks[0].columns) == ["x"]

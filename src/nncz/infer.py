@@ -5,7 +5,9 @@ Each batch of :data:`BATCH_ROWS` rows goes through every step before the next ba
 the network's activations (rows x 1024 float32) and the batch's PDFs (rows x 400) stay in the
 CPU caches instead of making (chunk, n_bins) round trips through memory; measured on the method's
 network (benchmarks/inference.py), 65,536-row batches ran at about half the speed of 2,048-row
-ones for the network alone. No (chunk, n_bins) array is made unless the PDFs are asked for.
+ones for the network alone; 1,024-row batches run as fast as 2,048-row ones (132k rows/s each,
+one thread, side by side) and take ~25 MB less of `nncz predict`'s peak memory (issue 14). No
+(chunk, n_bins) array is made unless the PDFs are asked for.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from nncz.grid import RedshiftGrid
 from nncz.pdf import PRODUCT_COLUMNS
 from nncz.pdf_kernel import products
 
-BATCH_ROWS = 2048
+BATCH_ROWS = 1024
 TEMPERATURE_ONLY = ("crps", "nll", "none")  # calibrations that are softmax(log p / T) alone
 
 

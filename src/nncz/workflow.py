@@ -17,9 +17,11 @@ import pandas as pd
 from nncz.estimator import NNCEstimator
 from nncz.io import (
     UsageError,
+    arrow_system_pool,
     check_outputs,
     iter_table_chunks,
     read_table,
+    release_free_memory,
     require_columns,
     table_format,
     write_table,
@@ -121,7 +123,7 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
                   more_tables: Sequence[PathLike] = (), survey: str | None = None,
                   keep: Sequence[str] = (), pdf_output: PathLike | None = None,
                   pdf_bins: int | None = None, calibrated: bool = True,
-                  chunk_rows: int = 200_000, overwrite: bool = False,
+                  chunk_rows: int = 32_768, overwrite: bool = False,
                   progress: bool = True) -> int:
     """Write the photo-z products of every row of ``table`` to ``output``; return the rows.
 
@@ -156,45 +158,47 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
     meta = {"run_id": run_id, "model": str(model), "features": estimator.features_,
             "grid": estimator.grid.to_dict(), "temperature": estimator.temperature_,
             "calibrated": calibrated, "calibration": calibration}
-    stream = TableStream(output, meta) if table_format(output) == "parquet" else None
-    pdf_file = (_pdf_writer(pdf_output, pdf_bins, estimator, calibrated, calibration, run_id)
-                if pdf_output else None)
-    chunks = _input_chunks(table, more_tables, survey, estimator.features_, columns, keep,
-                           chunk_rows)
-    parts, n_rows = [], 0
-    try:
-        for chunk in tqdm(chunks, unit="chunk", desc="predict", disable=not progress):
-            if not len(chunk):
-                continue  # a zero-row input gives a zero-row output (written below)
-            if n_rows == 0:  # suspect features: warned once, from the first chunk
-                check_features(chunk, estimator.features_, None,
-                               f"{table} (its first {len(chunk)} rows)", training=False)
-            products = _chunk_products(estimator, chunk, calibrated, str(table), pdf_file,
-                                       pdf_bins)
-            products = pd.concat([chunk[keep].reset_index(drop=True),
-                                  products.reset_index(drop=True)], axis=1)
-            products = apply_cut_flags(products, chunk.reset_index(drop=True))
-            n_rows += len(products)
-            if stream is not None:
-                stream.append(products)
-            else:
-                parts.append(products)
-        if n_rows == 0:
-            parts = [_empty_products(estimator, table, keep)]
-            if stream is not None:
-                stream.append(parts[0])
-    except BaseException:
-        for writer in (stream, pdf_file):
-            if writer is not None:
-                writer.abort()
-        raise
-    if stream is not None:
-        stream.close()
-    else:
-        write_table(pd.concat(parts, ignore_index=True), output, meta=meta)
-    if pdf_file is not None:
-        pdf_file.close()
-    return n_rows
+    with arrow_system_pool():  # freed chunk memory goes back by malloc_trim (issue 14)
+        stream = TableStream(output, meta) if table_format(output) == "parquet" else None
+        pdf_file = (_pdf_writer(pdf_output, pdf_bins, estimator, calibrated, calibration, run_id)
+                    if pdf_output else None)
+        chunks = _input_chunks(table, more_tables, survey, estimator.features_, columns, keep,
+                               chunk_rows)
+        parts, n_rows = [], 0
+        try:
+            for chunk in tqdm(chunks, unit="chunk", desc="predict", disable=not progress):
+                if not len(chunk):
+                    continue  # a zero-row input gives a zero-row output (written below)
+                if n_rows == 0:  # suspect features: warned once, from the first chunk
+                    check_features(chunk, estimator.features_, None,
+                                   f"{table} (its first {len(chunk)} rows)", training=False)
+                products = _chunk_products(estimator, chunk, calibrated, str(table), pdf_file,
+                                           pdf_bins)
+                products = pd.concat([chunk[keep].reset_index(drop=True),
+                                      products.reset_index(drop=True)], axis=1)
+                products = apply_cut_flags(products, chunk.reset_index(drop=True))
+                n_rows += len(products)
+                if stream is not None:
+                    stream.append(products)
+                else:
+                    parts.append(products)
+                release_free_memory()  # the chunk's temporaries, before the next chunk is read
+            if n_rows == 0:
+                parts = [_empty_products(estimator, table, keep)]
+                if stream is not None:
+                    stream.append(parts[0])
+        except BaseException:
+            for writer in (stream, pdf_file):
+                if writer is not None:
+                    writer.abort()
+            raise
+        if stream is not None:
+            stream.close()
+        else:
+            write_table(pd.concat(parts, ignore_index=True), output, meta=meta)
+        if pdf_file is not None:
+            pdf_file.close()
+        return n_rows
 
 
 def _input_chunks(table: PathLike, more_tables: Sequence[PathLike], survey: str | None,

@@ -35,7 +35,7 @@ from nncz.catalog.parts import PartStore
 from nncz.catalog.products import ModelSet, process_chunk
 from nncz.catalog.sources import SURVEYS, canonical, empty_survey, match_surveys
 from nncz.catalog.writer import OUTPUT_NAMES
-from nncz.io import OutputError, atomic_write, write_table
+from nncz.io import OutputError, atomic_write, release_free_memory, write_table
 from nncz.surveys.read import iter_survey_chunks  # archive layouts (sweeps, ...) as given
 
 __all__ = ["Inputs", "survey_columns", "plan_stripes", "run_catalog"]
@@ -342,26 +342,6 @@ def _worker_init(args: tuple) -> None:
 
 def _worker_run(k: int) -> int:
     return _run_stripe(k, _WORKER_ARGS)
-
-
-def release_free_memory() -> None:
-    """Return freed heap memory to the system (glibc's ``malloc_trim``, pyarrow's pool).
-
-    Both allocators keep freed memory for reuse; after a stripe, or the scatter before the
-    workers are forked, that is 100-250 MB of resident pages no one uses (measured on 10^6
-    synthetic sources; issue 14), which forked workers would each inherit.
-    """
-    import ctypes
-    import ctypes.util
-
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        libc = ctypes.CDLL(libc_name)
-        if hasattr(libc, "malloc_trim"):  # glibc only
-            libc.malloc_trim(0)
 
 
 def _run_parallel(todo: list[int], args: tuple, jobs: int, bar) -> None:

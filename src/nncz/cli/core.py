@@ -178,8 +178,8 @@ class PredictOptions:
         help="rebin the written PDFs to this many bins (must divide the model's)")
     uncalibrated: bool = option(False, "--uncalibrated", action="store_true",
                                 help="skip the model's calibration (temperature / PIT map)")
-    chunk_rows: int = option(200_000, "--chunk-rows", type=positive_int,
-                             help="rows per chunk (200000)")
+    chunk_rows: int = option(32_768, "--chunk-rows", type=positive_int,
+                             help="rows per chunk (32768)")
     overwrite: bool = option(
         False, "--overwrite", action="store_true",
         help="replace existing --output / --pdf-output files (default: refuse)")
