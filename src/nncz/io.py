@@ -252,6 +252,8 @@ def _iter_parquet(path: Path, chunk_rows: int, columns: Sequence[str] | None
     group_rows = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
     pending: list[int] = []
     for index, rows in enumerate(group_rows):
+        if rows == 0:
+            continue  # a file without rows gives no chunk, as iter_batches did
         if pending and sum(group_rows[i] for i in pending) + rows > chunk_rows:
             yield parquet.read_row_groups(pending, columns=columns).to_pandas()
             pending = []
@@ -265,7 +267,7 @@ def _iter_parquet(path: Path, chunk_rows: int, columns: Sequence[str] | None
             for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=[index],
                                               columns=columns):
                 yield batch.to_pandas()
-    if pending or not group_rows:
+    if pending:
         yield parquet.read_row_groups(pending, columns=columns).to_pandas()
 
 
