@@ -121,7 +121,8 @@ def throughput(rows: int, threads: int) -> list[dict]:
 
     paths = [("plain eval, unfused torch MLP", network(model)),
              ("nncz network (BN folded, skips fused)", network(folded)),
-             ("nncz network, 2,048-row batches (as predict)", network(folded, BATCH_ROWS)),
+             (f"nncz network, {BATCH_ROWS:,}-row batches (as predict)",
+              network(folded, BATCH_ROWS)),
              ("estimator.predict fp32 (network + calibration + 9 products)",
               lambda: estimator.predict(frame))]
     for precision in ("bf16", "int8"):

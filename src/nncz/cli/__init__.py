@@ -25,11 +25,28 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
-import yaml
-
-from nncz.cli.options import CommonOptions, Verb, add_options, build_options, config_keys
-from nncz.io import ModelFileError, OutputError, UsageError
 from nncz.threads import prefer_passive_wait, set_torch_threads
+
+# The process is nncz's: settings its libraries read once, when they load, come first.
+# OpenMP threads waiting for work sleep instead of spinning, so that cores shared with other jobs
+# do not make training several times slower (2 threads on 2 busy cores: 2.3k samples/s
+# spinning, 18k passive; benchmarks/README.md).
+prefer_passive_wait()
+# pyarrow's buffers come from the C library's heap, which io.release_free_memory hands back after
+# each chunk; its default mimalloc pool keeps freed memory (nncz predict at 10^7 rows: 514 MB
+# peak with it; benchmarks/README.md).
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+import yaml  # noqa: E402
+
+from nncz.cli.options import (  # noqa: E402
+    CommonOptions,
+    Verb,
+    add_options,
+    build_options,
+    config_keys,
+)
+from nncz.io import ModelFileError, OutputError, UsageError  # noqa: E402
 
 log = logging.getLogger("nncz")
 
@@ -139,10 +156,6 @@ def _on_sigterm(signum, frame) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     """Run ``nncz`` with ``argv``; returns the exit status (see :data:`EXIT_CODES`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Before torch is imported (by a verb): OpenMP threads waiting for work sleep instead of
-    # spinning, so that cores shared with other jobs do not make training several times slower
-    # (2 threads on 2 busy cores: 2.3k samples/s spinning, 18k passive; benchmarks/training.py).
-    prefer_passive_wait()
     state = {"prog": "nncz", "debug": "--debug" in argv}
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
