@@ -11,8 +11,11 @@ cores ran 3-10x slower than with 1 (benchmarks/training.py). Two rules avoid tha
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+
+log = logging.getLogger("nncz")
 
 WAIT_POLICY = "PASSIVE"
 
@@ -52,5 +55,9 @@ def set_torch_threads(requested: int | None = None) -> int:
         threads = max(1, int(os.environ["OMP_NUM_THREADS"]))
     else:
         threads = idle_cores()
+        # Matrix products sum in another order on another thread count, so a training run's
+        # last bits (and, through training, its model) depend on it: say so, once.
+        log.info("torch threads: %d (the idle cores at start; --threads N fixes the count, "
+                 "and with it the exact results of a rerun)", threads)
     torch.set_num_threads(threads)
     return threads
