@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -144,3 +145,23 @@ def test_catalog_pdf_file_opens_in_qp_as_it_is(sky_files, tmp_path):
     np.testing.assert_allclose(ensemble.cdf(edges[1:])[:, -1], 1.0, atol=1e-6)
     np.testing.assert_allclose(ensemble.cdf(edges[1:])[:, :-1],
                                np.cumsum(pdfs.pdf, axis=1)[:, :-1], atol=1e-6)
+
+
+def test_read_chunk_without_positions_is_skipped(sky_files, tmp_path):
+    """A read chunk whose declinations are all NaN (here the first 700 LSDR10 rows) adds no row
+    and does not stop the run: the catalog equals the one made without those rows."""
+    folder, _, _ = sky_files
+    ls = pd.read_parquet(folder / "ls.parquet")
+    for name in ("ps1", "unwise"):
+        for sub in ("nan", "dropped"):
+            (tmp_path / sub).mkdir(exist_ok=True)
+            shutil.copy(folder / f"{name}.parquet", tmp_path / sub / f"{name}.parquet")
+    no_position = ls.copy()
+    no_position.loc[no_position.index[:700], "dec"] = np.nan  # read_rows=700: one whole chunk
+    no_position.to_parquet(tmp_path / "nan" / "ls.parquet")
+    ls.iloc[700:].to_parquet(tmp_path / "dropped" / "ls.parquet")
+    run(tmp_path / "nan", tmp_path / "out_nan")
+    run(tmp_path / "dropped", tmp_path / "out_dropped")
+    got, _ = read_output(tmp_path / "out_nan")
+    expected, _ = read_output(tmp_path / "out_dropped")
+    assert_same(got, expected)

@@ -119,6 +119,8 @@ def _scatter(inputs: Inputs, cfg: CatalogConfig, edges: np.ndarray, bucket_dir: 
             for offset in range(int((hi - lo).max(initial=0)) + 1):
                 stripe = lo + offset
                 rows = np.flatnonzero(np.isfinite(dec) & (stripe <= hi))
+                if not len(rows):  # an empty chunk, or no finite declination in it
+                    continue
                 rows = rows[np.argsort(stripe[rows], kind="stable")]
                 keys, starts = np.unique(stripe[rows], return_index=True)
                 for k, part_rows in zip(keys, np.split(rows, starts[1:]), strict=True):
