@@ -159,3 +159,17 @@ def test_cross_fit_needs_an_ensemble(trained, capsys):
                  "--output", str(work / "model_bad"), "--cross-fit"])
     assert code == 2
     assert "--cross-fit needs --ensemble" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".h5", ".csv", ".parquet"])
+def test_predict_string_keep_column_longer_in_a_later_chunk(trained, suffix):
+    """Strings longer in later chunks than in the first survive every output format (FITS and
+    HDF5 outputs with strings are gathered; the others stream)."""
+    work, table = trained
+    named = table.assign(name=[("g" * (1 + i // 500)) + str(i) for i in range(len(table))])
+    named.to_csv(work / "named.csv", index=False)
+    out = work / f"named_pred{suffix}"
+    assert main(["-q", "predict", str(work / "model"), str(work / "named.csv"), "--output",
+                 str(out), "--keep", "name", "--chunk-rows", "300", "--overwrite"]) == 0
+    got = read_table(out)
+    assert [str(v).strip() for v in got["name"]] == list(named["name"])

@@ -136,8 +136,10 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
         as the archive serves them, which get the training cuts, magnitudes and dust
         (:func:`nncz.surveys.prepare.model_input_chunks`).
     output : path
-        Output table, one row per input row in input order; Parquet is streamed chunk by
-        chunk, other formats are gathered (about 40 bytes a row) and written at the end.
+        Output table, one row per input row in input order, streamed chunk by chunk; only a
+        FITS or HDF5 output with string columns (from ``keep``, or ``nncz_cut``) is gathered
+        (about 40 bytes a row) and written at the end, since its string widths must hold the
+        longest value of the whole table.
     keep : sequence of str
         Input columns copied to the output.
     pdf_output : path, optional
@@ -159,7 +161,7 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
             "grid": estimator.grid.to_dict(), "temperature": estimator.temperature_,
             "calibrated": calibrated, "calibration": calibration}
     with arrow_system_pool():  # freed chunk memory goes back by malloc_trim (issue 14)
-        stream = TableStream(output, meta) if table_format(output) == "parquet" else None
+        stream = None  # opened on the first chunk (see _streamable)
         pdf_file = (_pdf_writer(pdf_output, pdf_bins, estimator, calibrated, calibration, run_id)
                     if pdf_output else None)
         chunks = _input_chunks(table, more_tables, survey, estimator.features_, columns, keep,
@@ -178,6 +180,8 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
                                       products.reset_index(drop=True)], axis=1)
                 products = apply_cut_flags(products, chunk.reset_index(drop=True))
                 n_rows += len(products)
+                if stream is None and not parts and _streamable(output, products):
+                    stream = TableStream(output, meta)
                 if stream is not None:
                     stream.append(products)
                 else:
@@ -199,6 +203,15 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
         if pdf_file is not None:
             pdf_file.close()
         return n_rows
+
+
+def _streamable(output: PathLike, products: pd.DataFrame) -> bool:
+    """Whether ``output`` can be written chunk by chunk: any format without string columns;
+    Parquet and CSV with them too (FITS and HDF5 need every string's width up front)."""
+    if table_format(output) in ("parquet", "csv"):
+        return True
+    return not any(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+                   for dtype in products.dtypes)
 
 
 def _input_chunks(table: PathLike, more_tables: Sequence[PathLike], survey: str | None,
