@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -37,3 +39,16 @@ def test_passive_wait_does_not_override_the_user(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY")
     prefer_passive_wait()
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_threads_without_torch_loaded_go_through_the_environment():
+    """Without --threads, a verb that never needs torch does not import it to set its threads;
+    torch, loaded later, takes the idle-core count from OMP_NUM_THREADS."""
+    code = ("import os, sys; os.environ.pop('OMP_NUM_THREADS', None); "
+            "os.getloadavg = lambda: (99.0, 99.0, 99.0); "
+            "from nncz.threads import set_torch_threads; "
+            "assert set_torch_threads() == 1 and 'torch' not in sys.modules; "
+            "import torch; print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "1"
