@@ -376,7 +376,7 @@ class NNCEstimator(PhotoZEstimator):
         require_columns(table, self.features_, source)
         with torch.inference_mode():
             return predict_outputs(self._inference_models()[0],
-                                   _tensor(self.model_inputs(table)), batch_size).numpy()
+                                   _tensor(self._inputs(table)[0]), batch_size).numpy()
 
     def predict_pdf(self, table: pd.DataFrame, calibrated: bool = True,
                     source: str = "input table") -> np.ndarray:

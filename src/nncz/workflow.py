@@ -187,10 +187,8 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
                 else:
                     parts.append(products)
                 release_free_memory()  # the chunk's temporaries, before the next chunk is read
-            if n_rows == 0:
+            if n_rows == 0:  # no chunk opened a stream
                 parts = [_empty_products(estimator, table, keep)]
-                if stream is not None:
-                    stream.append(parts[0])
         except BaseException:
             for writer in (stream, pdf_file):
                 if writer is not None:
