@@ -153,6 +153,31 @@ def test_train_cross_fit_and_colours_reach_the_model(trained, capsys):
     assert np.isfinite(read_table(work / "pred_cf.parquet")["z_phot_mean"]).mean() > 0.99
 
 
+def test_train_on_colours_of_bands_that_are_no_features(trained, capsys):
+    """--features mag_i --colours ugriz: predict reads only those columns, and names the file
+    and a missing band."""
+    work, table = trained
+    bands = [f"mag_{b}" for b in "ugriz"]
+    code = main(["-q", "train", str(work / "train.csv"), "--features", "mag_i",
+                 "--colours", ",".join(bands), "--output", str(work / "model_ref"),
+                 "--max-epochs", "2", "--zmax", "1.5", "--nbins", "150", "--hidden", "32"])
+    assert code == 0
+    table[bands].to_csv(work / "bands.csv", index=False)  # no errors, no redshift
+    assert main(["-q", "predict", str(work / "model_ref"), str(work / "bands.csv"),
+                 "--output", str(work / "pred_ref.parquet")]) == 0
+    flags = read_table(work / "pred_ref.parquet")["nncz_flag"].to_numpy()
+    assert flags[3] == 2 and flags[5] == 1 and (np.delete(flags, [3, 5]) == 0).all()
+    table[["mag_u", "mag_r", "mag_i", "mag_z"]].to_csv(work / "no_g.csv", index=False)
+    capsys.readouterr()
+    assert main(["-q", "predict", str(work / "model_ref"), str(work / "no_g.csv"),
+                 "--output", str(work / "pred_no_g.parquet")]) != 0
+    err = capsys.readouterr().err
+    assert "['mag_g'] missing from" in err and "no_g.csv" in err
+    assert main(["-q", "train", str(work / "train.csv"), "--colours", ",".join(bands),
+                 "--output", str(work / "model_colours"), "--max-epochs", "1", "--zmax", "1.5",
+                 "--nbins", "150", "--hidden", "16"]) == 0  # colours alone, no --features
+
+
 def test_cross_fit_needs_an_ensemble(trained, capsys):
     work, _ = trained
     code = main(["train", str(work / "train.csv"), "--features", ",".join(FEATURES),

@@ -138,12 +138,79 @@ def test_colours_are_derived_inside_the_model_and_missing_with_a_bad_magnitude(t
     assert config["features"] == FEATURES and "mag_u-mag_g__missing" in config["input_columns"]
 
 
-def test_colours_must_be_features():
+BANDS = [f"mag_{b}" for b in "ugriz"]
+ERRORS = [f"magerr_{b}" for b in "ugriz"]
+
+
+@pytest.mark.parametrize("features", [["mag_i"], ERRORS, []],
+                         ids=["ref+colours", "colours+errs", "colours"])
+def test_colour_bands_need_not_be_features(tmp_path, features):
+    """``features`` are the network's direct inputs; colour bands outside them are read,
+    checked and saved all the same, and the model needs them at every prediction."""
+    train = synthetic_catalog(800, seed=6)
+    train.loc[train.index[::9], "mag_u"] = 99.0
+    estimator = small_estimator(max_epochs=2, colours=BANDS).fit(train, features)
+    colours = ["mag_u-mag_g", "mag_g-mag_r", "mag_r-mag_i", "mag_i-mag_z"]
+    assert estimator.features_ == features
+    assert estimator.model_features_ == [*features, *colours]
+    assert estimator.required_columns_ == [*features, *[b for b in BANDS if b not in features]]
+    assert estimator.policy_.indicator_features_ == ["mag_u-mag_g"]  # u is not a feature
+    estimator.save(tmp_path / "model")
+    config = json.loads((tmp_path / "model" / "nncz_model.json").read_text())
+    assert config["colours"] == BANDS and "colours" in config["field_sha256"]
+    assert "colours" not in config["settings"]
+    loaded = NNCEstimator.load(tmp_path / "model")
+    assert list(loaded.colours) == BANDS and loaded.features_ == features
+    test = train.head(30)[estimator.required_columns_]  # these columns and nothing else
+    np.testing.assert_array_equal(loaded.predict_pdf(test), estimator.predict_pdf(test))
+
+
+def test_a_missing_colour_band_is_one_clear_error():
     train = synthetic_catalog(300, seed=7)
-    with pytest.raises(ValueError, match="colours.*not among the features"):
+    estimator = small_estimator(max_epochs=1, colours=BANDS).fit(train, ["mag_i"])
+    test = train.head(5).drop(columns="mag_g")
+    for call in (estimator.predict, estimator.predict_pdf, estimator.model_inputs):
+        with pytest.raises(ColumnError, match=r"\['mag_g'\] missing from"):
+            call(test)
+    with pytest.raises(ColumnError, match=r"\['mag_g'\] missing from cat.fits"):
+        estimator.predict(test, source="cat.fits")
+    with pytest.raises(ColumnError, match=r"\['mag_y'\] missing from training table"):
         small_estimator(colours=["mag_u", "mag_y"]).fit(train, FEATURES)
+
+
+def test_a_bad_value_in_a_colour_band_outside_the_features_is_filled_and_flagged():
+    train = synthetic_catalog(600, seed=8)
+    estimator = small_estimator(max_epochs=1, colours=BANDS).fit(train, ["mag_i"])
+    test = train.head(4).copy()
+    test.loc[test.index[1], "mag_g"] = 99.0  # a non-detection in a band that is no feature
+    test.loc[test.index[2], "mag_z"] = np.nan
+    bad = estimator.bad_value_mask(test)  # columns: mag_i, u-g, g-r, r-i, i-z
+    np.testing.assert_array_equal(bad, [[0, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 1],
+                                        [0, 0, 0, 0, 0]])
+    products, pdf = estimator.predict(test, return_pdf=True)
+    assert products["nncz_flag"].tolist() == [0, 2, 2, 0]
+    assert np.isfinite(pdf).all() and products["z_phot_mean"].notna().all()
+    filled = estimator.model_inputs(test)[1, 1:3] * estimator.scaler_scale_[1:3] \
+        + estimator.scaler_mean_[1:3]  # the policy's fill values, learned in training
+    expected = [estimator.policy_.fill_values_[c] for c in ("mag_u-mag_g", "mag_g-mag_r")]
+    np.testing.assert_allclose(filled, expected, rtol=1e-5)
+    drop = small_estimator(max_epochs=1, colours=BANDS, bad_values="drop").fit(train, ["mag_i"])
+    assert drop.predict(test)["nncz_flag"].tolist() == [0, 1, 1, 0]
+
+
+def test_colour_settings_that_cannot_work_are_refused():
+    train = synthetic_catalog(300, seed=7)
     with pytest.raises(ValueError, match="invalid colours"):
         small_estimator(colours=["mag_u"]).fit(train, FEATURES)
+    with pytest.raises(ValueError, match="invalid colours"):
+        small_estimator(colours=["mag_u", "mag_g", "mag_u"]).fit(train, FEATURES)
+    clash = train.assign(**{"mag_u-mag_g": 0.0})
+    with pytest.raises(ValueError, match="clash with feature names"):
+        small_estimator(colours=["mag_u", "mag_g"]).fit(clash, ["mag_u-mag_g"])
+    with pytest.raises(ValueError, match="features is empty"):
+        small_estimator().fit(train, [])
+    with pytest.raises(ValueError, match="'mag_u' is also a feature"):
+        small_estimator(colours=["mag_u", "mag_g"]).fit(train, ["mag_r"], target="mag_u")
 
 
 def test_cross_fit_calibrates_on_the_out_of_fold_pdfs_of_every_training_row():

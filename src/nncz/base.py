@@ -8,7 +8,8 @@ validation split, the cleaning of training rows, and save/load in the one model-
 arrays, and the part of the bundle that holds its learned model (:meth:`_bundle_fields`,
 :meth:`_write_payload`, :meth:`_restore_payload`; :meth:`_init_kwargs` for constructor arguments
 kept in those fields). Optional hooks: :meth:`_target_range` (NNC: its grid) and
-:meth:`_model_table` with :attr:`model_features_` (NNC: colours derived from magnitudes).
+:meth:`_model_table` with :attr:`model_features_` (NNC: colours derived from magnitudes), and
+:meth:`required_columns` (NNC: its colour bands).
 
 scikit-learn's contract: ``__init__`` stores its arguments unchanged (``get_params``,
 ``set_params`` and ``sklearn.base.clone`` work), ``fit`` validates them and never changes its
@@ -124,8 +125,15 @@ class PhotoZEstimator:
             return copy.deepcopy(self.bad_values)  # fit never mutates what the caller passed
         return BadValuePolicy(mode=self.bad_values)
 
-    def _check_features(self, features: list[str]) -> None:
-        """Refuse feature lists the model cannot use beyond the shared checks (none here)."""
+    def _check_features(self, features: list[str], source: str) -> None:
+        """Refuse feature lists the model cannot use (here: an empty one)."""
+        if not features:
+            raise ValueError(f"{source}: features is empty; give at least one feature column")
+
+    def required_columns(self, features: Sequence[str]) -> list[str]:
+        """Columns a table must hold to fit on ``features`` and to predict with that model
+        (here: the features; NNC adds its colour bands)."""
+        return list(features)
 
     def _target_range(self) -> tuple[float, float]:
         """Redshifts a training row may have, ``[low, high)``; every finite value by default."""
@@ -151,13 +159,13 @@ class PhotoZEstimator:
         """
         self._check_params()
         features = [str(f) for f in features]
-        if not features:
-            raise ValueError(f"{source}: features is empty; give at least one feature column")
-        if target in features:
-            raise ValueError(f"{source}: the target column {target!r} is also a feature")
-        require_columns(table, [*features, target], source)
-        self._check_features(features)
-        train_table, val_table = (self._split(table, validation, features, target) if hold_out
+        self._check_features(features, source)
+        columns = self.required_columns(features)
+        if target in columns:
+            raise ValueError(f"{source}: the target column {target!r} is also a feature "
+                             "(or colour band)")
+        require_columns(table, [*columns, target], source)
+        train_table, val_table = (self._split(table, validation, columns, target) if hold_out
                                   else (table, table.iloc[:0]))
         self.features_, self.target_ = features, str(target)
         self.policy_ = self._new_policy()
@@ -176,11 +184,12 @@ class PhotoZEstimator:
                 val_table[target].to_numpy(np.float64))
 
     def _split(self, table: pd.DataFrame, validation: pd.DataFrame | float | None,
-               features: list[str], target: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(training, validation) tables: ``validation`` itself, or a seeded hold-out of that
-        fraction of ``table`` (``validation_fraction`` when None)."""
+               columns: list[str], target: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(training, validation) tables: ``validation`` itself (which must hold ``columns``
+        and ``target``), or a seeded hold-out of that fraction of ``table``
+        (``validation_fraction`` when None)."""
         if isinstance(validation, pd.DataFrame):
-            require_columns(validation, [*features, target], "validation table")
+            require_columns(validation, [*columns, target], "validation table")
             return table, validation
         fraction = self.validation_fraction if validation is None else float(validation)
         if not 0 < fraction < 1:
@@ -195,7 +204,8 @@ class PhotoZEstimator:
                             f"{self.target_} ({name})")
         unusable = ~self.valid_rows(table[keep])
         if unusable.any():
-            bad_counts = self.policy_.report(table[keep], self.features_)
+            bad_counts = self.policy_.report(self._model_table(table[keep]),
+                                             self.model_features_)
             log.warning("%s: dropping %d of %d rows with unusable features %s", name,
                         int(unusable.sum()), int(keep.sum()),
                         {k: v for k, v in bad_counts.items() if v})
@@ -216,6 +226,12 @@ class PhotoZEstimator:
         self.scaler_scale_ = scale.astype(np.float32)
 
     # -- inputs at prediction ---------------------------------------------------------------
+    @property
+    def required_columns_(self) -> list[str]:
+        """Columns an input table must hold: ``features_`` (NNC adds its colour bands that are
+        not features)."""
+        return self.required_columns(self.features_)
+
     @property
     def model_features_(self) -> list[str]:
         """Columns the bad-value policy and the model see (before the policy's ``__missing``
@@ -252,7 +268,7 @@ class PhotoZEstimator:
         bad-value policy (then indicator columns ``<feature>__missing``), standardised when
         :attr:`uses_scaler`. Column names: ``policy_.feature_names(model_features_)``."""
         self._check_fitted()
-        require_columns(table, self.features_, "input table")
+        require_columns(table, self.required_columns_, "input table")
         return self._inputs(table)[0]
 
     def _check_fitted(self) -> None:

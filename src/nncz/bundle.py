@@ -19,7 +19,9 @@ Every bundle has ``format``, ``kind``, ``features``, ``input_columns``, ``target
 ``bad_values``, ``model_file``, ``settings`` (the constructor arguments not held elsewhere),
 ``metrics_validation``, ``history``, ``weights_sha256`` (of the model file) and
 ``field_sha256`` (of :data:`COMMON_PROTECTED` and every field of the kind); the kind adds its
-own fields (NNC: ``grid``, ``architecture``, ``n_members``, ``scaler``, ``calibration``...).
+own fields (NNC: ``grid``, ``colours``, ``architecture``, ``n_members``, ``scaler``,
+``calibration``...; NNC bundles written before ``colours`` had its field keep it in ``settings``,
+unchecksummed, and still load).
 :func:`load_model` verifies everything before use and reports each violation as one
 :class:`~nncz.paths.ModelFileError` naming the file and the field.
 
@@ -64,8 +66,8 @@ KINDS = {  # kind -> "module:class" of the estimator that writes it
 # that keeps it self-consistent (another grid, permuted features) is still refused at load.
 # The fields a kind adds are all checksummed too.
 COMMON_PROTECTED = ("kind", "features", "input_columns", "target", "bad_values", "model_file")
-NNC_PROTECTED = ("grid", "architecture", "n_members", "scaler", "calibration", "temperature",
-                 "batch_size_used")
+NNC_PROTECTED = ("grid", "colours", "architecture", "n_members", "scaler", "calibration",
+                 "temperature", "batch_size_used")
 PROTECTED = COMMON_PROTECTED + NNC_PROTECTED  # an NNC bundle's (tests/test_bundle.py checks)
 
 
@@ -211,10 +213,11 @@ def load_model(directory: str | Path, cls: type | None = None) -> Any:
     _check_field_checksums(fields)
     features = fields.get("features")
     inputs = fields.get("input_columns")
-    if (not isinstance(features, list) or not features or len(set(features)) != len(features)
-            or not isinstance(inputs, list) or inputs[: len(features)] != features):
-        raise fields.fail("features", "must be a non-empty list of distinct column names "
-                          "that starts input_columns")
+    if (not isinstance(features, list) or len(set(features)) != len(features)
+            or not isinstance(inputs, list) or not inputs
+            or inputs[: len(features)] != features):  # empty only in a colours-only NNC model
+        raise fields.fail("features", "must be a list of distinct column names that starts "
+                          "input_columns (a non-empty list)")
     try:
         policy = BadValuePolicy.from_dict(fields.get("bad_values"))
     except (TypeError, ValueError) as error:

@@ -86,14 +86,17 @@ class NNCEstimator(PhotoZEstimator):
         ``"fill"`` (default: bad values are filled and flagged, so a row is answered while any
         of its features is usable) or ``"drop"`` (see :mod:`nncz.cleaning`).
     colours : sequence of str
-        Magnitude features in wavelength order (e.g. ``("mag_u", "mag_g", "mag_r")``): the
-        differences of adjacent ones are added as features ``"<blue>-<red>"``, computed inside
-        ``fit`` and every prediction from the magnitudes, so a model bundle needs only the
-        magnitudes. A colour is a bad value (filled and flagged under ``fill``) where either
-        magnitude is bad under the bad-value policy (a non-detection of 99, NaN, ...). Default
-        none. On a hold-out of RAIL's DC2 training file, adding the ugrizy colours to
-        magnitudes + errors moved sigma_NMAD from 0.0246 to 0.0225 and CRPS from 0.0384 to
-        0.0359 (3 networks; docs/results/dc2_factors).
+        Magnitude columns in wavelength order (e.g. ``("mag_u", "mag_g", "mag_r")``): the
+        differences of adjacent ones are added to the model inputs as ``"<blue>-<red>"``,
+        computed inside ``fit`` and every prediction from the magnitudes, so a model bundle
+        needs only the magnitudes. The bands need not be among ``features`` (the network's
+        direct inputs; a model of ``features=["mag_i"]`` and ugrizy colours sees i and the five
+        colours), but every input table must hold them. A colour is a bad value (filled and
+        flagged under ``fill``) where either magnitude is bad under the bad-value policy (a
+        non-detection of 99, NaN, ...), whether or not that band is a feature. With colours,
+        ``features`` may be empty. Default none. On a hold-out of RAIL's DC2 training file,
+        adding the ugrizy colours to magnitudes + errors moved sigma_NMAD from 0.0246 to 0.0225
+        and CRPS from 0.0384 to 0.0359 (3 networks; docs/results/dc2_factors).
     validation_fraction : float
         Share of the training table held out for early stopping and calibration when ``fit``
         gets no validation table (not used with ``cross_fit``).
@@ -168,7 +171,7 @@ class NNCEstimator(PhotoZEstimator):
 
     kind = "nnc"
     uses_scaler = True
-    params_in_fields = ("grid", "hidden", "dropout", "activation")
+    params_in_fields = ("grid", "hidden", "dropout", "activation", "colours")
 
     # ------------------------------------------------------------ settings
     def _check_params(self) -> None:
@@ -298,14 +301,17 @@ class NNCEstimator(PhotoZEstimator):
     def _hidden(self) -> tuple[int, ...]:
         return tuple(int(h) for h in self.hidden)
 
-    def _check_features(self, features: list[str]) -> None:
-        """The colour bands must be features; their colour names must not be."""
-        absent = [band for band in self.colours if band not in features]
-        if absent:
-            raise ValueError(f"NNCEstimator: colours {absent} are not among the features")
+    def _check_features(self, features: list[str], source: str) -> None:
+        """Features may be empty only with colours; no colour name may be a feature."""
+        if not len(self.colours):
+            super()._check_features(features, source)
         clash = [name for name in colour_names(self.colours) if name in features]
         if clash:
             raise ValueError(f"NNCEstimator: colour feature(s) {clash} clash with feature names")
+
+    def required_columns(self, features: Sequence[str]) -> list[str]:
+        """``features``, then the colour bands that are not among them."""
+        return list(dict.fromkeys([*features, *self.colours]))
 
     @property
     def model_features_(self) -> list[str]:
@@ -314,7 +320,8 @@ class NNCEstimator(PhotoZEstimator):
         return [*self.features_, *colour_names(self.colours)]
 
     def _model_table(self, table: pd.DataFrame) -> pd.DataFrame:
-        """``table[features_]`` plus the colour columns (NaN where a magnitude is bad)."""
+        """``table[features_]`` plus the colour columns (NaN where a magnitude is bad); the
+        bands are read from ``table``, features or not."""
         if not len(self.colours):
             return table
         out = table[self.features_].copy()
@@ -373,7 +380,7 @@ class NNCEstimator(PhotoZEstimator):
         if len(self.members_) != 1:
             raise ValueError("predict_logits needs a single network; this model is an ensemble "
                              f"of {len(self.members_)}: use predict_pdf(calibrated=False)")
-        require_columns(table, self.features_, source)
+        require_columns(table, self.required_columns_, source)
         with torch.inference_mode():
             return predict_outputs(self._inference_models()[0],
                                    _tensor(self._inputs(table)[0]), batch_size).numpy()
@@ -383,7 +390,7 @@ class NNCEstimator(PhotoZEstimator):
         """PDFs (N, n_bins) float32, calibrated unless ``calibrated=False``; rows that cannot
         be predicted are NaN. No products are computed (use :meth:`predict` for both)."""
         self._check_fitted()
-        require_columns(table, self.features_, source)
+        require_columns(table, self.required_columns_, source)
         x, bad = self._inputs(table)
         pdf = member_pdf(self._inference_models(), x,
                          self.calibration_ if calibrated else None)
@@ -444,7 +451,7 @@ class NNCEstimator(PhotoZEstimator):
         """Check the model and the table, then the (start, stop) rows of each chunk (one
         empty chunk for an empty table, so that its output has the product columns)."""
         self._check_fitted()
-        require_columns(table, self.features_, source)
+        require_columns(table, self.required_columns_, source)
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
         self._inference_models(precision)  # an unknown precision fails before any work
@@ -467,7 +474,8 @@ class NNCEstimator(PhotoZEstimator):
 
     # ------------------------------------------------- its part of the bundle
     def _bundle_fields(self) -> dict:
-        return {"grid": self.grid.to_dict(), **network_fields(self, self.members_),
+        return {"grid": self.grid.to_dict(), "colours": [str(c) for c in self.colours],
+                **network_fields(self, self.members_),
                 "calibration": self.calibration_.to_dict(), "temperature": self.temperature_}
 
     def _write_payload(self, directory: Path) -> str:
@@ -482,7 +490,13 @@ class NNCEstimator(PhotoZEstimator):
             raise fields.fail("grid", str(error)) from None
         if grid.n_bins > MAX_BINS:
             raise fields.fail("grid", f"n_bins {grid.n_bins} exceeds {MAX_BINS}")
-        return {"grid": grid, **architecture_kwargs(fields)}
+        kwargs = {"grid": grid, **architecture_kwargs(fields)}
+        if "colours" in fields.config:  # before its own field, colours was in "settings"
+            colours = fields.get("colours")
+            if not isinstance(colours, list) or not all(isinstance(c, str) for c in colours):
+                raise fields.fail("colours", "must be a list of column names")
+            kwargs["colours"] = tuple(colours)
+        return kwargs
 
     def _restore_payload(self, fields: BundleFields, path: Path) -> None:
         calibration = fields.config.get("calibration")

@@ -94,7 +94,8 @@ def explain(
     Parameters
     ----------
     estimator : fitted NNCEstimator or baseline
-        Must have ``features_`` and ``predict``; tree baselines also ``shap_model``.
+        Must have ``required_columns_`` (the input columns it reads, which are explained:
+        features, and NNC's colour bands) and ``predict``; tree baselines also ``shap_model``.
     table : DataFrame
         Rows to explain and to draw the background from; needs the estimator's features.
     n_samples : int
@@ -111,7 +112,7 @@ def explain(
     """
     if method not in METHODS:
         raise ValueError(f"method {method!r} unknown; choose from {METHODS}")
-    features = list(estimator.features_)
+    features = list(estimator.required_columns_)
     require_columns(table, features, "table to explain")
     x, background = _draw(_usable_rows(estimator, table, features, n_samples + n_background,
                                        seed), n_samples, n_background, seed)
@@ -168,7 +169,7 @@ def _tree_shap(estimator: Any, x: np.ndarray, background: np.ndarray):
 
     if not hasattr(estimator, "shap_model"):
         raise TypeError(f"{type(estimator).__name__} has no tree model; use method='permutation'")
-    features = list(estimator.features_)
+    features = list(estimator.required_columns_)
 
     def inputs(rows: np.ndarray) -> np.ndarray:  # the trees see the bad-value policy's inputs
         return estimator.model_inputs(pd.DataFrame(rows, columns=features))

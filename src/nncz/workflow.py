@@ -60,7 +60,7 @@ def train_model(estimator: NNCEstimator, table: PathLike, features: Sequence[str
     table : path
         Training table; ``where`` (a pandas query) selects its rows.
     features : sequence of str
-        Feature columns, in the model's order.
+        Feature columns, in the model's order (may be empty when the estimator has colours).
     output : path
         Model directory (refused if it holds a model, unless ``overwrite``).
     target : str
@@ -78,19 +78,20 @@ def train_model(estimator: NNCEstimator, table: PathLike, features: Sequence[str
         ``estimator``, fitted.
     """
     features = list(features)
+    columns = estimator.required_columns(features)  # the features and any colour bands
     out = Path(output)
     check_outputs([table, validation], [out / "nncz_model.json", out / "model.safetensors"],
                   overwrite, output_dirs=[out, checkpoint_dir])
     rows = _select(read_table(table), where, table)
-    require_columns(rows, [*features, target], table)
+    require_columns(rows, [*columns, target], table)
     if len(rows) < 2:
         raise ValueError(f"{table}: {len(rows)} row(s)"
                          f"{' selected by --where' if where else ''}; training needs at least 2")
-    check_features(rows, features, target, table)
+    check_features(rows, columns, target, table)
     held_out: pd.DataFrame | None = None  # None: the estimator's own validation_fraction/folds
     if validation:
         held_out = _select(read_table(validation), where, validation)
-        require_columns(held_out, [*features, target], validation)
+        require_columns(held_out, [*columns, target], validation)
         if len(held_out) < 2:
             raise ValueError(f"--validation {validation}: {len(held_out)} row(s); "
                              "validation needs at least 2")
@@ -154,7 +155,8 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
     _check_predict_outputs(model, table, output, pdf_output, pdf_bins, overwrite)
     estimator = NNCEstimator.load(model)
     keep = _check_keep(keep, pdf_bins, estimator)
-    columns = list(dict.fromkeys([*estimator.features_, *keep]))
+    needed = estimator.required_columns_  # features and colour bands
+    columns = list(dict.fromkeys([*needed, *keep]))
     calibration = estimator.calibration_.to_dict() if calibrated else {}
     run_id = uuid.uuid4().hex[:16]  # ties the table to its PDF file (checked by evaluate)
     meta = {"run_id": run_id, "model": str(model), "features": estimator.features_,
@@ -164,15 +166,14 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
         stream = None  # opened on the first chunk (see _streamable)
         pdf_file = (_pdf_writer(pdf_output, pdf_bins, estimator, calibrated, calibration, run_id)
                     if pdf_output else None)
-        chunks = _input_chunks(table, more_tables, survey, estimator.features_, columns, keep,
-                               chunk_rows)
+        chunks = _input_chunks(table, more_tables, survey, needed, columns, keep, chunk_rows)
         parts, n_rows = [], 0
         try:
             for chunk in tqdm(chunks, unit="chunk", desc="predict", disable=not progress):
                 if not len(chunk):
                     continue  # a zero-row input gives a zero-row output (written below)
                 if n_rows == 0:  # suspect features: warned once, from the first chunk
-                    check_features(chunk, estimator.features_, None,
+                    check_features(chunk, needed, None,
                                    f"{table} (its first {len(chunk)} rows)", training=False)
                 products = _chunk_products(estimator, chunk, calibrated, str(table), pdf_file,
                                            pdf_bins)
@@ -279,7 +280,7 @@ def _check_keep(keep: Sequence[str], pdf_bins: int | None,
 def _empty_products(estimator: NNCEstimator, source: PathLike,
                     keep: list[str]) -> pd.DataFrame:
     """Zero-row output with the columns and dtypes of a real one."""
-    one = pd.DataFrame({f: [1.0] for f in estimator.features_})
+    one = pd.DataFrame({f: [1.0] for f in estimator.required_columns_})
     products = estimator.predict(one).iloc[:0].reset_index(drop=True)
     kept = read_table(source, keep).iloc[:0].reset_index(drop=True) if keep else None
     return products if kept is None else pd.concat([kept, products], axis=1)

@@ -99,7 +99,7 @@ class PointPhotoZ(PhotoZEstimator):
         """Point redshifts: ``z_phot_mean`` and ``nncz_flag``, one row per input row, indexed
         like ``table``. Rows whose features cannot be used get NaN (a warning gives the count)."""
         self._check_fitted()
-        require_columns(table, self.features_, source)
+        require_columns(table, self.required_columns_, source)
         x, bad = self._inputs(table)
         usable = self.policy_.usable_rows(bad)
         z_phot = np.full(len(x), np.nan)

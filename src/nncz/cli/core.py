@@ -46,7 +46,9 @@ class TrainOptions:
 
     table: str = option(help="training table (.parquet, .fits, .csv, .h5)")
     features: str | None = option(
-        None, "--features", help="comma-separated feature columns, e.g. mag_g,magerr_g,mag_r,...")
+        None, "--features",
+        help="comma-separated feature columns (the network's direct inputs), e.g. "
+        "mag_g,magerr_g,mag_r,...; may be left out with --colours")
     target: str = option("z_spec", "--target", help="redshift column (default z_spec)")
     output: str | None = option(None, "--output", help="model directory to write")
     validation: str | None = option(
@@ -79,9 +81,10 @@ class TrainOptions:
         "split (on RAIL's DC2 file: PIT KS 0.019 against 0.026; see docs/results/dc2_factors)")
     colours: str | None = option(
         None, "--colours", metavar="MAG,MAG,...",
-        help="magnitude features, in wavelength order, whose adjacent colours are added as "
-        "features (computed inside the model at every prediction), e.g. "
-        "mag_u,mag_g,mag_r,mag_i,mag_z")
+        help="magnitude columns, in wavelength order, whose adjacent colours are added to the "
+        "model inputs (computed inside the model at every prediction, bad where either "
+        "magnitude is bad), e.g. mag_u,mag_g,mag_r,mag_i,mag_z; they need not be --features, "
+        "but every table the model reads must hold them")
     seed: int = option(0, "--seed", type=nonnegative_int, help="random seed (default 0)")
     zmin: float = option(0.0, "--zmin", type=finite_float, help="grid lower edge (default 0)")
     zmax: float = option(2.0, "--zmax", type=finite_float, help="grid upper edge (default 2)")
@@ -121,8 +124,9 @@ def run_train(options: TrainOptions, common: CommonOptions) -> int:
     from nncz.workflow import train_model
 
     features = csv_list(options.features)
-    if not features or not options.output:
-        raise UsageError("train needs --features COL,COL,... and --output MODEL_DIR")
+    if not (features or options.colours) or not options.output:
+        raise UsageError("train needs --features COL,COL,... (or --colours MAG,MAG,...) and "
+                         "--output MODEL_DIR")
     if options.cross_fit and (options.ensemble < 2 or options.validation):
         raise UsageError("--cross-fit needs --ensemble N with N >= 2 and no --validation table "
                          "(the folds of TABLE validate)")

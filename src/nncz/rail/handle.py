@@ -39,7 +39,7 @@ class NNCRailModel:
     """A fitted nncz estimator and the RAIL feature recipe it was trained with.
 
     ``features`` is None for a model trained outside RAIL (``nncz train``): the input table must
-    then hold the estimator's feature columns themselves.
+    then hold the estimator's columns themselves (its features and colour bands).
     """
 
     estimator: CoreEstimator
@@ -50,7 +50,7 @@ class NNCRailModel:
         """The estimator's feature table for ``table`` (one row per input row)."""
         if self.features is not None:
             return self.features.feature_frame(table, source)
-        wanted = list(self.estimator.features_)
+        wanted = list(self.estimator.required_columns_)
         missing = [c for c in wanted if c not in table]
         if missing:
             raise ColumnError(f"column(s) {missing} missing from {source}; "
