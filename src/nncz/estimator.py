@@ -324,13 +324,7 @@ class NNCEstimator(PhotoZEstimator):
         bands are read from ``table``, features or not."""
         if not len(self.colours):
             return table
-        out = table[self.features_].copy()
-        for blue, red in colour_pairs(self.colours):
-            mag_blue = table[blue].to_numpy(np.float64)
-            mag_red = table[red].to_numpy(np.float64)
-            bad = self.policy_.bad_mask(mag_blue, blue) | self.policy_.bad_mask(mag_red, red)
-            out[f"{blue}-{red}"] = np.where(bad, np.nan, mag_blue - mag_red)
-        return out
+        return table[self.features_].assign(**colour_columns(table, self.colours, self.policy_))
 
     def _validation_metrics(self, pdf_raw: np.ndarray, z_val: np.ndarray) -> dict:
         pdf = self.calibration_.apply(pdf_raw)
@@ -524,6 +518,19 @@ def colour_pairs(bands: Sequence[str]) -> list[tuple[str, str]]:
 def colour_names(bands: Sequence[str]) -> list[str]:
     """``"<blue>-<red>"``: the feature name of each colour of :func:`colour_pairs`."""
     return [f"{blue}-{red}" for blue, red in colour_pairs(bands)]
+
+
+def colour_columns(table: pd.DataFrame, bands: Sequence[str], policy: BadValuePolicy
+                   ) -> dict[str, np.ndarray]:
+    """:func:`colour_names` -> colour (mag, (N,) float64) of each adjacent pair of ``bands``
+    of ``table``: blue minus red, NaN where either magnitude is bad under ``policy``."""
+    colours = {}
+    for blue, red in colour_pairs(bands):
+        mag_blue = table[blue].to_numpy(np.float64)
+        mag_red = table[red].to_numpy(np.float64)
+        bad = policy.bad_mask(mag_blue, blue) | policy.bad_mask(mag_red, red)
+        colours[f"{blue}-{red}"] = np.where(bad, np.nan, mag_blue - mag_red)
+    return colours
 
 
 def _tensor(x: np.ndarray) -> torch.Tensor:

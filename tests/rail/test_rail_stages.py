@@ -176,8 +176,9 @@ def test_rails_evaluators_score_the_output_unconverted(informed):
 
 
 def rail_features(table: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The informer's default features written out independently: RAIL's non-detection
-    convention (99 -> mag_limits, error -> 1.0), then magnitudes, adjacent colours, errors."""
+    """The informer's default input table written out independently: RAIL's non-detection
+    convention (99 -> mag_limits, error -> 1.0), magnitudes and errors (the estimator adds
+    the colours of adjacent magnitudes, ``--colours``)."""
     from rail.core.common_params import lsst_def_maglims
 
     bands = "ugrizy"
@@ -191,8 +192,6 @@ def rail_features(table: dict[str, np.ndarray]) -> pd.DataFrame:
         err[undetected] = 1.0
         mags[band], out[f"err_{band}"] = mag, err
     columns = {f"mag_{b}": mags[b] for b in bands}
-    pairs = zip(bands[:-1], bands[1:], strict=True)
-    columns.update({f"c_{a}{b}": mags[a] - mags[b] for a, b in pairs})
     columns.update(out)
     return pd.DataFrame(columns)
 
@@ -220,7 +219,9 @@ def test_rail_stages_equal_nncz_train_and_predict(tmp_path):
     test = rail_features(photometry(TEST))
     test.to_parquet(tmp_path / "test.parquet")
     features = ",".join(c for c in train.columns if c != "redshift")
+    colours = ",".join(f"mag_{b}" for b in "ugrizy")
     nncz_cli("train", str(tmp_path / "train.parquet"), "--features", features,
+             "--colours", colours,
              "--target", "redshift", "--output", str(tmp_path / "cli_model"),
              "--zmin", "0", "--zmax", "3", "--nbins", "300", "--hidden", "32,32",
              "--max-epochs", "3", "--patience", "3", "--batch-size", "256", "--seed", "3",

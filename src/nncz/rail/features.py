@@ -1,15 +1,22 @@
-"""RAIL-side feature building: RAIL's non-detection convention, then nncz's feature table.
+"""RAIL-side feature building: RAIL's non-detection convention, then nncz's input table.
 
 RAIL catalogs carry magnitudes ``bands`` with errors ``err_bands``; a non-detected magnitude is
 ``nondetect_val`` (99 in DC2, or NaN). RAIL's estimators (FlexZBoost, KNN, GPz, ...) replace a
 non-detection by the band's limiting magnitude ``mag_limits[band]`` and its error by 1.0 before
 computing features; :class:`RailFeatureSpec` does the same (``nondetect="mag_limit"``, the
 default) or hands non-detections to nncz's own bad-value policy (``nondetect="indicator"``: the
-value is filled with the largest training value and a ``<feature>__missing`` 0/1 feature is
-added, see :mod:`nncz.cleaning`). Either way every input row gets a PDF, as a RAIL output needs.
+magnitude becomes NaN, which the policy fills with the largest training value, adding a
+``<feature>__missing`` 0/1 feature, see :mod:`nncz.cleaning`). Either way every input row gets
+a PDF, as a RAIL output needs.
+
+The colours are not computed here: the ``colours`` part is passed to
+:class:`nncz.estimator.NNCEstimator` as ``colours=bands``, which derives them at fit and at
+every prediction (a colour is bad, then filled and flagged, where either magnitude is bad).
+RAIL's ``isclose(mag, nondetect_val, atol=0.01)`` decides what a non-detection is, not the
+policy's exact sentinels: in ``indicator`` mode a non-detection reaches the estimator as NaN.
 
 The spec is saved next to the network in the model archive, so the estimate stage rebuilds
-exactly the features the network was trained on.
+exactly the input table the network was trained on.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ class RailFeatureSpec:
     ----------
     bands, err_bands : sequence of str
         Magnitude columns (AB mag) and their error columns (mag), in wavelength order; colours
-        are differences of adjacent ``bands``.
+        are differences of adjacent ``bands`` (computed by the estimator).
     ref_band : str
         The magnitude used by the ``ref`` feature part (RAIL's "band to use in addition to
         colors").
@@ -62,7 +69,7 @@ class RailFeatureSpec:
         ``"mag_limit"`` (RAIL's convention) or ``"indicator"`` (nncz's fill + indicator).
     feature_set : sequence of str
         Parts from ``mags`` (every band), ``ref`` (``ref_band``), ``colours`` (adjacent
-        differences), ``errs`` (every error column).
+        differences: the estimator's ``colours``), ``errs`` (every error column).
     """
 
     bands: tuple[str, ...]
@@ -92,23 +99,27 @@ class RailFeatureSpec:
 
     # ---------------------------------------------------------------- columns
     def input_columns(self) -> list[str]:
-        """Columns a table must hold for :meth:`feature_frame`."""
+        """Columns a table must hold for :meth:`feature_frame` (the columns it returns)."""
         needs_errors = "errs" in self.feature_set
         return list(self.bands) + (list(self.err_bands) if needs_errors else [])
 
     def feature_names(self) -> list[str]:
-        """Names of the columns :meth:`feature_frame` returns, in order."""
+        """The estimator's ``features`` (the network's direct inputs), in order: the ``mags``,
+        ``ref`` and ``errs`` parts (the ``colours`` part is :meth:`colour_bands`)."""
         names: list[str] = []
         for part in self.feature_set:
             if part == "mags":
                 names += list(self.bands)
             elif part == "ref":
                 names.append(self.ref_band)
-            elif part == "colours":
-                names += list(self._colour_pairs())
-            else:
+            elif part == "errs":
                 names += list(self.err_bands)
         return list(dict.fromkeys(names))
+
+    def colour_bands(self) -> tuple[str, ...]:
+        """The estimator's ``colours``: ``bands`` with the ``colours`` part (and two bands or
+        more: one band has no colour), else none."""
+        return self.bands if "colours" in self.feature_set and len(self.bands) > 1 else ()
 
     def bad_value_policy(self) -> BadValuePolicy:
         """nncz's ``fill`` policy, with ``nondetect_val`` among its sentinels."""
@@ -126,7 +137,10 @@ class RailFeatureSpec:
 
     def feature_frame(self, table: Mapping[str, np.ndarray] | pd.DataFrame,
                       source: str = "input table") -> pd.DataFrame:
-        """nncz's feature table (float64, one row per input row) from a RAIL table.
+        """The estimator's input table (float64, one row per input row) from a RAIL table:
+        the :meth:`input_columns` after RAIL's non-detection convention (``mag_limit``: the
+        magnitude becomes its band's limit and its error 1.0; ``indicator``: the magnitude
+        becomes NaN, a bad value for the estimator, and so do the colours made with it).
 
         The input is not modified. Raises :class:`nncz.io.ColumnError` naming ``source`` when
         a column is missing.
@@ -135,38 +149,20 @@ class RailFeatureSpec:
         missing = [c for c in self.input_columns() if c not in table]
         if missing:
             raise ColumnError(f"column(s) {missing} missing from {source}; it has {columns}")
-        mags, errs, undetected = {}, {}, {}
+        mags: dict[str, np.ndarray] = {}
+        errors: dict[str, np.ndarray] = {}
+        with_errors = "errs" in self.feature_set
         for band, err_band in zip(self.bands, self.err_bands, strict=True):
-            mags[band] = np.asarray(table[band], dtype=np.float64).copy()
-            if err_band in table:
-                errs[err_band] = np.asarray(table[err_band], dtype=np.float64).copy()
-            undetected[band] = self.nondetected(mags[band])
-            if self.nondetect == "mag_limit":
-                mags[band][undetected[band]] = float(self.mag_limits[band])
-                if err_band in errs:
-                    errs[err_band][undetected[band]] = NONDETECT_ERROR
-        out: dict[str, np.ndarray] = {}
-        for name in self.feature_names():
-            if name in mags:
-                out[name] = mags[name]
-            elif name in errs:
-                out[name] = errs[name]
-            else:
-                out[name] = self._colour(name, mags, undetected)
-        return pd.DataFrame(out)
-
-    def _colour_pairs(self) -> dict[str, tuple[str, str]]:
-        """``"<blue>-<red>"`` -> (blue, red) for each pair of adjacent bands."""
-        pairs = zip(self.bands[:-1], self.bands[1:], strict=True)
-        return {f"{blue}-{red}": (blue, red) for blue, red in pairs}
-
-    def _colour(self, name: str, mags: dict, undetected: dict) -> np.ndarray:
-        blue, red = self._colour_pairs()[name]
-        colour = mags[blue] - mags[red]
-        if self.nondetect == "indicator":
-            # a colour with a non-detection is missing, so the policy fills and flags it
-            colour[undetected[blue] | undetected[red]] = np.nan
-        return colour
+            mag = np.asarray(table[band], dtype=np.float64).copy()
+            undetected = self.nondetected(mag)
+            mag[undetected] = (float(self.mag_limits[band]) if self.nondetect == "mag_limit"
+                               else np.nan)
+            mags[band] = mag
+            if with_errors:
+                errors[err_band] = np.asarray(table[err_band], dtype=np.float64).copy()
+                if self.nondetect == "mag_limit":
+                    errors[err_band][undetected] = NONDETECT_ERROR
+        return pd.DataFrame({**mags, **errors})
 
     # ---------------------------------------------------------- persistence
     def to_dict(self) -> dict:

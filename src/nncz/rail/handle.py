@@ -28,6 +28,7 @@ import pandas as pd
 from rail.core.data import ModelHandle
 
 from nncz.estimator import NNCEstimator as CoreEstimator
+from nncz.estimator import colour_columns, colour_names
 from nncz.io import ColumnError, atomic_write
 from nncz.rail.features import RailFeatureSpec
 
@@ -47,9 +48,15 @@ class NNCRailModel:
 
     def feature_frame(self, table: Mapping[str, Any] | pd.DataFrame,
                       source: str = "input table") -> pd.DataFrame:
-        """The estimator's feature table for ``table`` (one row per input row)."""
+        """The estimator's input table for ``table`` (one row per input row)."""
         if self.features is not None:
-            return self.features.feature_frame(table, source)
+            frame = self.features.feature_frame(table, source)
+            bands = self.features.bands
+            if set(colour_names(bands)) & set(self.estimator.features_):
+                # an archive written before the stage passed colours to the estimator: they
+                # are features of its network, computed by the estimator's own rule
+                frame = frame.assign(**colour_columns(frame, bands, self.estimator.policy_))
+            return frame
         wanted = list(self.estimator.required_columns_)
         missing = [c for c in wanted if c not in table]
         if missing:

@@ -1,7 +1,8 @@
 """RAIL stages: ``NNCInformer`` (train an nncz network) and ``NNCEstimator`` (its PDFs).
 
-``NNCInformer`` turns a RAIL training table into nncz features (:mod:`nncz.rail.features`),
-fits :class:`nncz.estimator.NNCEstimator` on them with the stage's settings and stores the
+``NNCInformer`` turns a RAIL training table into nncz's input table (:mod:`nncz.rail.features`),
+fits :class:`nncz.estimator.NNCEstimator` on it with the stage's settings (the ``colours``
+feature part becomes the estimator's ``colours``, which derives them) and stores the
 result as an nncz model archive (:mod:`nncz.rail.handle`, no pickle). ``NNCEstimator`` reads
 its input in ``chunk_size`` rows at a time (RAIL's ``CatEstimator`` loop) and writes, chunk by
 chunk, a qp ``hist`` ensemble whose bins are the nncz redshift bins, with ``zmode`` and
@@ -183,10 +184,9 @@ class NNCInformer(CatInformer):
         frame[redshift_col] = np.asarray(table[redshift_col], dtype=np.float64)
         estimator = CoreEstimator(
             grid=rail_grid(self.config.zmin, self.config.zmax, self.config.nzbins),
-            bad_values=spec.bad_value_policy(), verbose=self.config.verbose,
-            **core_keywords(self.config))
-        features = spec.feature_names()
-        estimator.fit(frame, features, target=redshift_col, source=source)
+            bad_values=spec.bad_value_policy(), colours=spec.colour_bands(),
+            verbose=self.config.verbose, **core_keywords(self.config))
+        estimator.fit(frame, spec.feature_names(), target=redshift_col, source=source)
         self.model = NNCRailModel(estimator, spec)
         self.add_data("model", self.model)
 
