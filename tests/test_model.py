@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nncz.model import FoldedMLP, ResidualMLP, flops_per_sample
+from nncz.model import ACTIVATIONS, FoldedMLP, ResidualMLP, flops_per_sample
 
 
 def test_architecture_is_the_methods():
@@ -23,9 +23,10 @@ def test_identity_skip_when_widths_match_and_configurable_activation():
         ResidualMLP(4, 3, activation="sigmoidish")
 
 
-def test_folded_model_matches_eval_model():
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_folded_model_matches_eval_model(activation):
     torch.manual_seed(0)
-    model = ResidualMLP(12, 400)
+    model = ResidualMLP(12, 400, hidden=(64, 64, 32), activation=activation)
     torch.nn.init.normal_(model.head.weight)  # the zero head would make the check trivial
     model.train()
     for _ in range(3):  # give batch norm non-trivial running statistics
@@ -35,6 +36,9 @@ def test_folded_model_matches_eval_model():
     with torch.no_grad():
         expected = model(x)
     torch.testing.assert_close(FoldedMLP(model)(x), expected, rtol=1e-4, atol=1e-4)
+    # the folded copy's activations work in place; the model's own must not
+    assert not getattr(model.blocks[0].activation, "inplace", False)
+    torch.testing.assert_close(model(x), expected)
 
 
 def test_flops_count():

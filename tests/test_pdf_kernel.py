@@ -84,10 +84,15 @@ def test_prediction_does_not_load_numba():
     assert result.stdout.strip() == "[]"
 
 
-def test_nncz_predict_loads_neither_scipy_nor_sklearn(tmp_path):
-    """scipy.stats, scipy.optimize and scikit-learn cost ~130 MB of a 500 MB budget (issue 14):
-    `nncz predict` must not import them (training, evaluation and the forest baseline do)."""
-    estimator = random_estimator()
+@pytest.mark.parametrize("calibration", [
+    Calibration("crps", temperature=1.4),
+    Calibration("pit", pit_x=[0, 0.3, 0.7, 1], pit_y=[0, 1 / 3, 2 / 3, 1]),  # the default
+])
+def test_nncz_predict_loads_neither_scipy_nor_sklearn(tmp_path, calibration):
+    """scipy, scipy.optimize and scikit-learn cost ~130 MB of a 500 MB budget (issue 14):
+    `nncz predict` must not import them (training, evaluation and the forest baseline do),
+    whatever the model's calibration."""
+    estimator = random_estimator(calibration=calibration)
     estimator.batch_size_, estimator.metrics_, estimator.history_ = 256, {}, []
     estimator.save(tmp_path / "model")
     feature_table(10).to_parquet(tmp_path / "in.parquet")

@@ -11,7 +11,7 @@ saves in its model bundle and applies in every prediction path.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ METHODS = ("crps", "nll", "pit", "none")
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 PIT_KNOTS = 10
 MIN_PIT_ROWS = 100  # below this the map's own noise exceeds what it corrects
+PIT_TABLE_STEPS = 16384  # G tabulated on u = k / 16384: linear steps within 1e-7 of the PCHIP
 
 
 def fit_temperature(
@@ -143,30 +144,96 @@ def fit_pit_map(pit_values: np.ndarray, n_knots: int = 10) -> tuple[np.ndarray, 
     return x, levels
 
 
-def apply_pit_map(pdf: np.ndarray, knots: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Bin probabilities of the corrected CDF ``G(F)`` (exact on the bin edges; rows sum to 1).
+def pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Knot derivatives of the monotone piecewise-cubic Hermite interpolant (PCHIP) through
+    ``(x, y)``, ``x`` strictly increasing: the weighted harmonic mean of the neighbouring
+    secants inside (Fritsch & Butland 1984), zero at a local extremum, and the shape-preserving
+    three-point formula at both ends; the same derivatives as ``scipy.interpolate
+    .PchipInterpolator``."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    h, secant = np.diff(x), np.diff(y) / np.diff(x)
+    if len(x) == 2:
+        return np.full(2, secant[0])
+    w1, w2 = 2 * h[1:] + h[:-1], h[1:] + 2 * h[:-1]
+    monotone = (np.sign(secant[1:]) == np.sign(secant[:-1])) & (secant[1:] != 0) \
+        & (secant[:-1] != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        harmonic = (w1 + w2) / (w1 / secant[:-1] + w2 / secant[1:])
+    slopes = np.empty_like(y)
+    slopes[1:-1] = np.where(monotone, harmonic, 0.0)
+    slopes[0] = _end_slope(h[0], h[1], secant[0], secant[1])
+    slopes[-1] = _end_slope(h[-1], h[-2], secant[-1], secant[-2])
+    return slopes
 
-    Parameters
-    ----------
-    pdf : array (N, n_bins)
-        Bin probabilities (each row summing to 1).
-    knots : (x, y)
-        From :func:`fit_pit_map`.
-    """
-    from scipy.interpolate import PchipInterpolator
 
+def _end_slope(h0: float, h1: float, m0: float, m1: float) -> float:
+    """PCHIP end derivative from the two end intervals' widths and secants."""
+    slope = ((2 * h0 + h1) * m0 - h0 * m1) / (h0 + h1)
+    if np.sign(slope) != np.sign(m0):
+        return 0.0
+    if np.sign(m0) != np.sign(m1) and abs(slope) > 3 * abs(m0):
+        return 3 * m0
+    return float(slope)
+
+
+def pchip_values(x: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The PCHIP through ``(x, y)`` (see :func:`pchip_slopes`) at ``u`` in ``[x[0], x[-1]]``."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    slopes = pchip_slopes(x, y)
+    piece = np.clip(np.searchsorted(x, u, side="right") - 1, 0, len(x) - 2)
+    width = x[piece + 1] - x[piece]
+    t = (np.asarray(u, dtype=np.float64) - x[piece]) / width
+    return (y[piece] * (1 + 2 * t) * (1 - t) ** 2 + width * slopes[piece] * t * (1 - t) ** 2
+            + y[piece + 1] * t * t * (3 - 2 * t) + width * slopes[piece + 1] * t * t * (t - 1))
+
+
+def pit_map_table(knots: tuple[np.ndarray, np.ndarray],
+                  n_steps: int = PIT_TABLE_STEPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """The PIT map ``G`` tabulated for :func:`apply_pit_map`: float32 ``(values, steps)``, each
+    (n_steps + 1,), with ``values[k] = G(k / n_steps)``, ``steps[k] = G((k + 1) / n_steps) -
+    values[k]`` and ``steps[n_steps] = 0``. ``G`` is the PCHIP through the knots; tied knots
+    (many equal PITs) collapse to their first level, except that ``G(1) = 1`` always."""
     x, y = (np.asarray(a, dtype=np.float64) for a in knots)
-    # PCHIP needs strictly increasing x: tied knots (many equal PITs) collapse to their first
-    # level, except that G(1) = 1 always
     x, first = np.unique(x, return_index=True)
     y = y[first]
     y[-1] = 1.0
-    cdf = np.cumsum(np.asarray(pdf, dtype=np.float64), axis=1)
-    cdf /= cdf[:, -1:]
-    edges_cdf = np.concatenate([np.zeros((len(cdf), 1)), cdf], axis=1)
-    mapped = np.clip(PchipInterpolator(x, y)(edges_cdf), 0.0, 1.0)
-    mapped[:, 0], mapped[:, -1] = 0.0, 1.0
-    return np.diff(np.maximum.accumulate(mapped, axis=1), axis=1)
+    at = np.clip(pchip_values(x, y, np.linspace(0.0, 1.0, n_steps + 1)), 0.0, 1.0)
+    at = np.maximum.accumulate(at)
+    at[0], at[-1] = 0.0, 1.0
+    return (torch.from_numpy(at.astype(np.float32)),
+            torch.from_numpy(np.append(np.diff(at), 0.0).astype(np.float32)))
+
+
+def apply_pit_map(pdf: torch.Tensor, table: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Bin probabilities (N, n_bins) float32 of the corrected CDF ``G(F)``; rows sum to 1.
+
+    ``F`` is the float32 running sum of each row of ``pdf`` (N, n_bins), normalised to end at 1,
+    taken at the bin edges; ``G`` is read from ``table`` (:func:`pit_map_table`) by linear
+    interpolation between its 16,384 steps, within 1e-7 of the exact PCHIP (the precision of a
+    float32 CDF; a scipy ``PchipInterpolator`` in float64 cost 10 us a galaxy at 400 bins, 2x
+    the network, and ~50 MB of imports, issue 14). A row that is not finite or has no
+    probability gives a row of NaN.
+    """
+    values, steps = table
+    n_steps = len(values) - 1
+    position = torch.cumsum(pdf, 1)
+    total = position[:, -1:].clone()
+    usable = torch.isfinite(total) & (total > 0)
+    all_usable = bool(usable.all())
+    if all_usable:
+        position.mul_(n_steps / total)
+    else:  # NaN and inf would make no table index
+        position = torch.where(usable, position * (n_steps / total), 0.0)
+    position.clamp_(0, n_steps)
+    floor = position.floor()
+    step = floor.to(torch.int64)
+    mapped = torch.take(values, step).addcmul_(position.sub_(floor), torch.take(steps, step))
+    mapped[:, -1] = 1.0
+    out = torch.empty_like(mapped)
+    out[:, 0] = mapped[:, 0]
+    torch.sub(mapped[:, 1:], mapped[:, :-1], out=out[:, 1:])
+    out.clamp_(min=0.0)
+    return out if all_usable else out.masked_fill_(~usable, float("nan"))
 
 
 def log_probabilities(pdf: np.ndarray) -> np.ndarray:
@@ -198,6 +265,8 @@ class Calibration:
     temperature: float = 1.0
     pit_x: list[float] | None = None
     pit_y: list[float] | None = None
+    _pit_table: tuple[torch.Tensor, torch.Tensor] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -222,7 +291,7 @@ class Calibration:
                                                grid.bin_index(z_true), TEMPERATURE_BOUNDS)
         elif self.method == "pit":
             x, y = fit_pit_map(pit(pdf_raw, grid, z_true), PIT_KNOTS)
-            self.pit_x, self.pit_y = x.tolist(), y.tolist()
+            self.pit_x, self.pit_y, self._pit_table = x.tolist(), y.tolist(), None
         low, high = TEMPERATURE_BOUNDS
         if self.method in ("crps", "nll") and not low * 1.01 < self.temperature < high / 1.01:
             log.warning("the fitted temperature T = %.3g lies on its search bound [%g, %g]: the "
@@ -231,13 +300,18 @@ class Calibration:
         return self
 
     def apply(self, pdf_raw: np.ndarray) -> np.ndarray:
-        """Calibrated PDFs (N, n_bins) float32; rows of NaN stay NaN."""
-        pdf = np.asarray(pdf_raw, dtype=np.float32)
+        """Calibrated PDFs (N, n_bins) float32 of raw PDFs (N, n_bins); rows of NaN stay NaN."""
+        pdf = torch.from_numpy(np.ascontiguousarray(pdf_raw, dtype=np.float32))
+        return self.apply_tensor(pdf).numpy()
+
+    def apply_tensor(self, pdf: torch.Tensor) -> torch.Tensor:
+        """:meth:`apply` on a float32 tensor (N, n_bins), as the prediction loop calls it."""
         if self.temperature != 1.0:
-            pdf = apply_temperature(log_probabilities(pdf), self.temperature)
+            pdf = torch.softmax(torch.log(pdf) / self.temperature, dim=1)
         if self.pit_x is not None:
-            pdf = apply_pit_map(pdf, (np.asarray(self.pit_x), np.asarray(self.pit_y)))
-            pdf = pdf.astype(np.float32)
+            if self._pit_table is None:
+                self._pit_table = pit_map_table((np.asarray(self.pit_x), np.asarray(self.pit_y)))
+            pdf = apply_pit_map(pdf, self._pit_table)
         return pdf
 
     def to_dict(self) -> dict:

@@ -45,8 +45,8 @@ def batch_pdf(models: list[nn.Module], x: np.ndarray,
         for model in models:
             pdf = torch.softmax(model(x_t), dim=1)
             total = pdf if total is None else total.add_(pdf)
-        pdf = total.div_(len(models)).numpy()
-    return pdf if calibration is None else calibration.apply(pdf)
+        total.div_(len(models))
+        return (total if calibration is None else calibration.apply_tensor(total)).numpy()
 
 
 def member_pdf(models: list[nn.Module], x: np.ndarray, calibration: Calibration | None = None,
