@@ -212,26 +212,20 @@ def load_dataset(name: str, rail_venv: Path) -> PeerDataset:
     raise ValueError(f"unknown data set {name!r}; choose from dc2, boss, mgs, des")
 
 
-def nncz_features(table: pd.DataFrame, bands: list[str], feature_set: str) -> pd.DataFrame:
-    """Feature columns for nncz: magnitudes, adjacent colours and/or errors.
+def nncz_columns(bands: list[str], feature_set: str) -> tuple[list[str], list[str]]:
+    """``(features, colour bands)`` of a '+'-joined ``feature_set`` of mags, colours, errs.
 
-    A colour is NaN unless both of its magnitudes are detections (below 99), so the estimator's
-    ``fill`` policy replaces it and raises the matching ``__missing`` indicator.
+    The features (magnitudes and/or errors) are the network's direct inputs; the colour bands
+    are passed as ``NNCEstimator(colours=...)``, which derives the colours of adjacent bands
+    itself: a colour is a bad value (the ``fill`` policy fills it and raises its ``__missing``
+    indicator) where either magnitude is bad, e.g. a non-detection of 99.
     """
-    out = pd.DataFrame(index=table.index)
-    mags = {b: table[f"mag_{b}"].astype(np.float64) for b in bands}
     parts = set(feature_set.split("+"))
     unknown = parts - {"mags", "colours", "errs"}
     if unknown:
         raise ValueError(f"unknown feature part(s) {sorted(unknown)} in {feature_set!r}")
-    if "mags" in parts:
-        for b in bands:
-            out[f"mag_{b}"] = mags[b]
-    if "colours" in parts:
-        for blue, red in zip(bands[:-1], bands[1:], strict=True):
-            both = (mags[blue] < NONDETECT) & (mags[red] < NONDETECT)
-            out[f"{blue}-{red}"] = (mags[blue] - mags[red]).where(both)
+    features = [f"mag_{b}" for b in bands] if "mags" in parts else []
     if "errs" in parts:
-        for b in bands:
-            out[f"mag_err_{b}"] = table[f"mag_err_{b}"].astype(np.float64)
-    return out
+        features += [f"mag_err_{b}" for b in bands]
+    colours = [f"mag_{b}" for b in bands] if "colours" in parts else []
+    return features, colours

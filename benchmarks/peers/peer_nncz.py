@@ -3,20 +3,22 @@
 Only nncz's public API is used: ``NNCEstimator(n_members=..., calibration=...)`` trains the
 ensemble and fits its calibration on its own seeded validation split, exactly as
 ``nncz train --ensemble N --calibration C`` does; ``predict_pdf`` gives the calibrated PDFs. What
-this file adds is user-side and stated in the table: the feature set (magnitudes, colours of
-detected pairs, errors) and, with ``--also``, extra rows from the same networks with another
-:class:`nncz.calibrate.Calibration` fitted on the same validation rows (``nncz.base
-.holdout_mask``): ``none`` (raw average), ``crps`` / ``nll`` (one temperature), ``pit`` (the
-PIT map of Bordoloi, Lilly & Amara 2010).
+this file adds is user-side and stated in the table: the feature set (magnitudes and errors as
+features; the colours of adjacent magnitudes through ``NNCEstimator(colours=...)``, which makes
+a colour with a non-detection a bad value, filled and flagged) and, with ``--also``, extra rows
+from the same networks with another :class:`nncz.calibrate.Calibration` fitted on the same
+validation rows (``nncz.base.holdout_mask``): ``none`` (raw average), ``crps`` / ``nll`` (one
+temperature), ``pit`` (the PIT map of Bordoloi, Lilly & Amara 2010).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from peer_data import PeerDataset, nncz_features
+from peer_data import PeerDataset, nncz_columns
 
 from nncz.base import holdout_mask
 from nncz.calibrate import METHODS as CALIBRATIONS
@@ -29,7 +31,8 @@ VALIDATION_FRACTION = 0.15
 
 
 def build_estimator(grid: RedshiftGrid, args: argparse.Namespace, seed: int,
-                    n_members: int = 1, calibration: str = "none") -> NNCEstimator:
+                    n_members: int = 1, calibration: str = "none",
+                    colours: Sequence[str] = ()) -> NNCEstimator:
     """The benchmark's settings (``args.weight_decay`` if given, else 1e-5)."""
     return NNCEstimator(
         grid=grid,
@@ -46,6 +49,7 @@ def build_estimator(grid: RedshiftGrid, args: argparse.Namespace, seed: int,
         calibration=calibration,
         validation_fraction=VALIDATION_FRACTION,
         bad_values="fill",
+        colours=tuple(colours),
         verbose=False,
     )
 
@@ -62,14 +66,14 @@ def run_nncz(ds: PeerDataset, args: argparse.Namespace, outdir: Path) -> dict[st
 
     torch.set_num_threads(args.threads)
     feature_set = args.features if ds.has_errors else args.features.replace("+errs", "")
-    train = nncz_features(ds.train, ds.bands, feature_set)
-    columns = list(train.columns)
-    train["redshift"] = ds.train["redshift"].to_numpy()
-    test = nncz_features(ds.test, ds.bands, feature_set)
+    features, colours = nncz_columns(ds.bands, feature_set)
+    columns = list(dict.fromkeys([*features, *colours]))
+    train = ds.train[[*columns, "redshift"]]
+    test = ds.test[columns]
 
     start = time.perf_counter()
-    model = build_estimator(ds.grid, args, args.seed, args.ensemble, args.calibration)
-    model.fit(train, columns, target="redshift", source=f"{ds.name} training set")
+    model = build_estimator(ds.grid, args, args.seed, args.ensemble, args.calibration, colours)
+    model.fit(train, features, target="redshift", source=f"{ds.name} training set")
     train_s = time.perf_counter() - start
     _, val_part = split_validation(train, args.seed)
     start = time.perf_counter()
@@ -100,7 +104,8 @@ def run_nncz(ds: PeerDataset, args: argparse.Namespace, outdir: Path) -> dict[st
             "predict_s": predict_s + time.perf_counter() - start,
             "epochs": model.epochs_,
             "temperature": calibration.temperature,
-            "features": columns,
+            "features": features,
+            "colours": colours,
             "calibration": calibration.to_dict(),
             "note": f"T={calibration.temperature:.2f} ({method})" if method != "pit"
             else f"T=1, PIT map ({PIT_KNOTS} knots, validation rows)",

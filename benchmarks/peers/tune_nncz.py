@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from peer_data import load_dc2, nncz_features
+from peer_data import load_dc2, nncz_columns
 from peer_nncz import build_estimator, split_validation
 
 from nncz import metrics
@@ -45,8 +45,9 @@ def selection_split(table, seed: int = SELECTION_SEED):
     return table[~is_sel], table[is_sel]
 
 
-def augmented(ds, fit_part, features: str, copies: int, seed: int):
-    """``fit_part`` plus ``copies`` versions with detected magnitudes redrawn within errors."""
+def augmented(ds, fit_part, columns: list[str], copies: int, seed: int):
+    """``fit_part`` plus ``copies`` versions with detected magnitudes redrawn within errors
+    (``columns`` and the redshift of each)."""
     import pandas as pd
 
     rng = np.random.default_rng(1000 + seed)
@@ -58,9 +59,7 @@ def augmented(ds, fit_part, features: str, copies: int, seed: int):
             mag, err = noisy[f"mag_{band}"], noisy[f"mag_err_{band}"]
             detected = (mag < 99.0) & np.isfinite(err) & (err < 1.0)
             noisy[f"mag_{band}"] = mag.where(~detected, mag + rng.normal(size=len(mag)) * err)
-        table = nncz_features(noisy, ds.bands, features)
-        table["redshift"] = raw["redshift"].to_numpy()
-        parts.append(table)
+        parts.append(noisy[[*columns, "redshift"]])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -68,16 +67,16 @@ def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     ds = load_dc2(RAIL_VENV)
     grid = RedshiftGrid(0.0, 3.0, args.n_bins)
-    table = nncz_features(ds.train, ds.bands, args.features)
-    columns = list(table.columns)
-    table["redshift"] = ds.train["redshift"].to_numpy()
+    features, colours = nncz_columns(ds.bands, args.features)
+    columns = list(dict.fromkeys([*features, *colours]))
+    table = ds.train[[*columns, "redshift"]]
     rest, sel = selection_split(table)
     fit_part, val_part = split_validation(rest, 0)  # as run_nncz with --seed 0
     if args.augment:
-        fit_part = augmented(ds, fit_part, args.features, args.augment, args.seed)
-    estimator = build_estimator(grid, args, args.seed)
+        fit_part = augmented(ds, fit_part, columns, args.augment, args.seed)
+    estimator = build_estimator(grid, args, args.seed, colours=colours)
     start = time.perf_counter()
-    estimator.fit(fit_part, columns, target="redshift", validation=val_part)
+    estimator.fit(fit_part, features, target="redshift", validation=val_part)
     seconds = time.perf_counter() - start
     out = args.out / args.name
     out.mkdir(parents=True, exist_ok=True)
