@@ -310,8 +310,8 @@ class NNCEstimator(PhotoZEstimator):
             raise ValueError(f"NNCEstimator: colour feature(s) {clash} clash with feature names")
 
     def required_columns(self, features: Sequence[str]) -> list[str]:
-        """``features``, then the colour bands that are not among them."""
-        return list(dict.fromkeys([*features, *self.colours]))
+        """``features`` (as given), then the colour bands that are not among them."""
+        return [*features, *(band for band in self.colours if band not in features)]
 
     @property
     def model_features_(self) -> list[str]:
