@@ -32,7 +32,12 @@ class FakeModel:
         self.level = level
         self.grid = grid or RedshiftGrid()
         self.features_ = list(LEVEL_FEATURES[level])
+        self.colours: tuple[str, ...] = ()
         self.temperature_ = 1.0 + 0.1 * level
+
+    @property
+    def required_columns_(self) -> list[str]:
+        return list(self.features_)  # no colour bands
 
     def predict_pdf(self, table: pd.DataFrame) -> np.ndarray:
         x = table[self.features_].to_numpy(np.float64)

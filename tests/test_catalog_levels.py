@@ -9,11 +9,12 @@ from test_catalog_common import (
     LS_FEATURES,
     PS1_FEATURES,
     WISE_FEATURES,
+    FakeModel,
     fake_models,
     prebuilt_config,
 )
 
-from nncz.catalog import build_catalog, load_config
+from nncz.catalog import ModelSet, build_catalog, load_config
 from nncz.catalog.config import CatalogConfig
 
 ARCSEC = 1.0 / 3600.0
@@ -190,3 +191,43 @@ def test_a_sentinel_in_a_level_feature_sends_the_source_to_the_next_level():
     # without the model's policy the sentinel looks finite and wins level 1
     plain = build_catalog(ls, ps1, wise, prebuilt_config(), fake_models()).main
     assert row_of(plain, name).priority == 1
+
+
+COLOUR_BANDS = ["f_g", "f_r", "f_i", "f_z"]
+
+
+@pytest.fixture(scope="module")
+def colour_model():
+    """A real NNCEstimator with ``features=["f_i"]`` and the colours of g r i z: three of its
+    bands are not features (one epoch, tiny network: only the columns matter here)."""
+    from conftest import synthetic_catalog
+
+    from nncz.estimator import NNCEstimator
+
+    table = synthetic_catalog(400, seed=2).rename(columns={f"mag_{b}": f"f_{b}" for b in "griz"})
+    model = NNCEstimator(hidden=(8,), max_epochs=1, batch_size=64, colours=COLOUR_BANDS,
+                         calibration="none", verbose=False)
+    return model.fit(table, ["f_i"], target="z_spec")
+
+
+def test_a_level_model_reads_its_colour_bands_and_their_bad_values_move_the_source(
+        colour_model):
+    """The catalog hands a level model its features and colour bands (``required_columns_``);
+    a 99 or NaN in a colour band that is not a feature makes the model's colours bad, so the
+    source falls to the next level, as a bad feature would."""
+    assert colour_model.required_columns_ == ["f_i", "f_g", "f_r", "f_z"]
+    models = ModelSet({1: colour_model, 5: FakeModel(5)}, {1: "colours", 5: "fake5"})
+    ls, ps1, wise = hand_made_sky()
+    ls.loc[ls.case == "l_both_surveys", "f_g"] = 99.0  # has PS1: falls to level 5
+    ls.loc[ls.case == "a_south_native_i", "f_z"] = np.nan  # LS only: no level left
+    cfg = prebuilt_config((1, 5))
+    result = build_catalog(ls, ps1, wise, cfg, models)
+    main = result.main
+    assert row_of(main, "l_both_surveys").priority == 5
+    assert 100 + case_index("a_south_native_i") not in set(main.ls_id)
+    row = row_of(main, "k_ps1_beyond_1arcsec")  # untouched bands: level 1, the real model
+    assert row.priority == 1
+    expected = colour_model.predict(ls[ls.case == "k_ps1_beyond_1arcsec"])
+    np.testing.assert_allclose(row.z_phot_mean, expected.z_phot_mean.iloc[0], rtol=1e-5)
+    level1 = models.provenance(cfg)["levels"]["1"]
+    assert level1["features"] == ["f_i"] and level1["colours"] == COLOUR_BANDS

@@ -74,7 +74,7 @@ def test_survey_cuts_run_once_give_the_same_levels_as_per_level(universe):
     sky = match_surveys(canonical(tables["ls_dr10"]), canonical(tables["ps1_dr2"]),
                         canonical(tables["unwise"]))
     cfg = CatalogConfig(models=SETS, ps1_psf_kron_bands=())
-    features = {lv: SurveyFake(lv).features_ for lv in SETS}
+    features = {lv: SurveyFake(lv).required_columns_ for lv in SETS}
     cached, _ = assign_levels(sky, features, cfg, use_cache=True)
     direct, _ = assign_levels(sky, features, cfg, use_cache=False)
     np.testing.assert_array_equal(cached, direct)

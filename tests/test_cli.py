@@ -6,7 +6,7 @@ import pytest
 from conftest import FEATURES, synthetic_catalog
 
 from nncz.cli import main
-from nncz.io import read_table
+from nncz.io import read_metadata, read_table
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +167,8 @@ def test_train_on_colours_of_bands_that_are_no_features(trained, capsys):
                  "--output", str(work / "pred_ref.parquet")]) == 0
     flags = read_table(work / "pred_ref.parquet")["nncz_flag"].to_numpy()
     assert flags[3] == 2 and flags[5] == 1 and (np.delete(flags, [3, 5]) == 0).all()
+    meta = read_metadata(work / "pred_ref.parquet")  # provenance names the colour bands too
+    assert meta["features"] == ["mag_i"] and meta["colours"] == bands
     table[["mag_u", "mag_r", "mag_i", "mag_z"]].to_csv(work / "no_g.csv", index=False)
     capsys.readouterr()
     assert main(["-q", "predict", str(work / "model_ref"), str(work / "no_g.csv"),

@@ -160,6 +160,7 @@ def predict_table(model: PathLike, table: PathLike, output: PathLike, *,
     calibration = estimator.calibration_.to_dict() if calibrated else {}
     run_id = uuid.uuid4().hex[:16]  # ties the table to its PDF file (checked by evaluate)
     meta = {"run_id": run_id, "model": str(model), "features": estimator.features_,
+            "colours": [str(band) for band in estimator.colours],
             "grid": estimator.grid.to_dict(), "temperature": estimator.temperature_,
             "calibrated": calibrated, "calibration": calibration}
     with arrow_system_pool():  # freed chunk memory goes back by malloc_trim (issue 14)

@@ -68,7 +68,7 @@ class CatalogConfig:
         Feature-set name of each configured level (defaults from :data:`LEVELS`).
     features : {"surveys", "prebuilt"}
         ``surveys``: quality cuts and magnitudes from :mod:`nncz.surveys`; ``prebuilt``: the
-        input tables already hold each model's feature columns.
+        input tables already hold each model's columns (features and colour bands).
     match_radius_arcsec, unwise_radius_arcsec : float
         Nearest-neighbour radii [arcsec] of LSDR10 x PS1 and source x unWISE.
     pdf_bins : int

@@ -1,7 +1,8 @@
 """Five-level priority assignment: each source gets the best model its photometry allows.
 
 Levels are tried in order 1 -> 5; a source takes the first configured level for which it has
-the surveys the level needs and passes that level's quality cuts with finite features:
+the surveys the level needs and passes that level's quality cuts with usable model inputs (its
+features and colour bands):
 
 1. LSDR10 g r i z W1 W2 (native i, in practice the south);
 2. LSDR10 g r z W1 W2 + PS1 i Kron (the LSDR10 north, ``photsys == level2_photsys``, where a
@@ -16,7 +17,7 @@ priority 0 and are left out of the catalog (counted).
 
 In ``surveys`` mode the cuts and magnitudes are those of :mod:`nncz.surveys` (the functions the
 training sets of :mod:`nncz.datasets` use); in ``prebuilt`` mode the survey tables already hold
-the model feature columns and only finiteness is checked.
+the model's columns and only finiteness and the model's bad-value test are checked.
 """
 
 from __future__ import annotations
@@ -48,21 +49,21 @@ def candidates(sky: SkyChunk, level: int, cfg: CatalogConfig) -> np.ndarray:
     return mask
 
 
-def _finite_rows(features: pd.DataFrame) -> np.ndarray:
-    values = features.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.isfinite(values).all(axis=1) if values.size else np.ones(len(features), bool)
+def _finite_rows(table: pd.DataFrame) -> np.ndarray:
+    values = table.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.isfinite(values).all(axis=1) if values.size else np.ones(len(table), bool)
 
 
 def _prebuilt(sky: SkyChunk, level: int, rows: np.ndarray,
-              features: Sequence[str]) -> pd.DataFrame:
+              columns: Sequence[str]) -> pd.DataFrame:
     parts = [sky.rows_of(s, rows) for s in LEVELS[level].needs]
     table = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
-    missing = [f for f in features if f not in table.columns]
+    missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise KeyError(f"level {level} ({LEVELS[level].feature_set}): feature column(s) "
+        raise KeyError(f"level {level} ({LEVELS[level].feature_set}): model column(s) "
                        f"{missing} not in the {'+'.join(LEVELS[level].needs)} tables; "
                        f"columns: {sorted(table.columns)}")
-    return table[list(features)]
+    return table[list(columns)]
 
 
 ROW = "_nncz_row"  # source number carried through the survey cuts (they reset the index)
@@ -137,35 +138,38 @@ def _surveys(sky: SkyChunk, level: int, rows: np.ndarray, cfg: CatalogConfig,
     return table
 
 
-def level_features(sky: SkyChunk, level: int, rows: np.ndarray, features: Sequence[str],
+def level_features(sky: SkyChunk, level: int, rows: np.ndarray, columns: Sequence[str],
                    cfg: CatalogConfig, cache: dict | None = None,
                    bad_mask: Callable[[pd.DataFrame], np.ndarray] | None = None
                    ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Features of ``level`` for the candidate sources ``rows``.
+    """Model input columns of ``level`` for the candidate sources ``rows``.
 
-    ``bad_mask`` is the level model's own bad-value test (``NNCEstimator.bad_value_mask``): a
-    source with any bad feature for this level's model (NaN, inf, a 99 sentinel, ...) is not
-    given this level and falls to the next one, whatever the model's fill policy.
+    ``columns`` are the columns the level model reads (``NNCEstimator.required_columns_``: its
+    features, then its colour bands that are not features). ``bad_mask`` is the level model's
+    own bad-value test (``NNCEstimator.bad_value_mask``, which covers its colours): a source
+    with any bad value for this level's model (NaN, inf, a 99 sentinel, in a feature or in a
+    colour band) is not given this level and falls to the next one, whatever the model's fill
+    policy.
 
     Returns
     -------
     valid_rows : numpy.ndarray of int64
-        The sources (subset of ``rows``, ascending) that pass the cuts with usable features.
-    features : pandas.DataFrame
-        Their feature columns, in the model's order, one row per valid source.
+        The sources (subset of ``rows``, ascending) that pass the cuts with usable values.
+    table : pandas.DataFrame
+        Their ``columns``, in that order, one row per valid source.
     """
     rows = np.asarray(rows, dtype=np.int64)
     if not len(rows):
-        return rows, pd.DataFrame(columns=list(features), dtype=np.float64)
+        return rows, pd.DataFrame(columns=list(columns), dtype=np.float64)
     if cfg.features == "prebuilt":
-        table = _prebuilt(sky, level, rows, features)
+        table = _prebuilt(sky, level, rows, columns)
     else:
         table = _surveys(sky, level, rows, cfg, cache)
-        missing = [f for f in features if f not in table.columns]
+        missing = [c for c in columns if c not in table.columns]
         if missing:
-            raise KeyError(f"level {level}: model features {missing} are not built by "
+            raise KeyError(f"level {level}: model column(s) {missing} are not built by "
                            f"nncz.surveys for feature set {cfg.feature_sets[level]!r}")
-        table = table[list(features)]
+        table = table[list(columns)]
     usable = _finite_rows(table)
     if bad_mask is not None and len(table):
         usable &= ~np.asarray(bad_mask(table)).any(axis=1)
@@ -173,18 +177,18 @@ def level_features(sky: SkyChunk, level: int, rows: np.ndarray, features: Sequen
     return table.index.to_numpy(np.int64), table.reset_index(drop=True)
 
 
-def assign_levels(sky: SkyChunk, features_of: dict[int, Sequence[str]], cfg: CatalogConfig,
+def assign_levels(sky: SkyChunk, columns_of: dict[int, Sequence[str]], cfg: CatalogConfig,
                   use_cache: bool = True,
                   bad_mask_of: dict[int, Callable[[pd.DataFrame], np.ndarray]] | None = None
                   ) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, pd.DataFrame]]]:
-    """Priority level of every source and the features each level's model will see.
+    """Priority level of every source and the columns each level's model will read.
 
     Parameters
     ----------
     sky : SkyChunk
         N matched sources.
-    features_of : dict[int, list of str]
-        Model feature columns of each configured level.
+    columns_of : dict[int, list of str]
+        The columns each configured level's model reads (its ``required_columns_``).
     cfg : CatalogConfig
     use_cache : bool
         Run each survey's cuts once per chunk (False: once per level; same result).
@@ -196,14 +200,14 @@ def assign_levels(sky: SkyChunk, features_of: dict[int, Sequence[str]], cfg: Cat
     priority : numpy.ndarray of int8, shape (N,)
         1-5, or 0 where no configured level accepts the source.
     per_level : dict[int, (rows, features)]
-        Sources of each level (ascending) and their feature table.
+        Sources of each level (ascending) and their table of those columns.
     """
     priority = np.zeros(len(sky), dtype=np.int8)
     per_level = {}
     cache = {"priority": priority} if use_cache else None  # sees the levels as they fill
-    for level in sorted(features_of):
+    for level in sorted(columns_of):
         open_rows = np.flatnonzero((priority == 0) & candidates(sky, level, cfg))
-        rows, table = level_features(sky, level, open_rows, features_of[level], cfg, cache,
+        rows, table = level_features(sky, level, open_rows, columns_of[level], cfg, cache,
                                      (bad_mask_of or {}).get(level))
         priority[rows] = level
         per_level[level] = (rows, table)

@@ -7,7 +7,7 @@ table and the uint16 PDFs of the same rows; every path (in memory, streamed, lsd
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,7 +32,9 @@ class ModelLike(Protocol):
     """What the catalog needs of a model (:class:`nncz.estimator.NNCEstimator` has it)."""
 
     grid: RedshiftGrid
-    features_: list[str]
+    features_: list[str]  # the network's direct inputs (provenance)
+    colours: Sequence[str]  # bands whose adjacent colours are inputs too (provenance)
+    required_columns_: list[str]  # columns every input table must hold (features, bands)
     temperature_: float
 
     def iter_predict(self, table: pd.DataFrame, return_pdf: bool = False,
@@ -65,8 +67,9 @@ class ModelSet:
                    dict(cfg.models))
 
     @property
-    def features_of(self) -> dict[int, list[str]]:
-        return {lv: list(m.features_) for lv, m in self.models.items()}
+    def columns_of(self) -> dict[int, list[str]]:
+        """The columns each level model reads: its features, then its colour bands."""
+        return {lv: list(m.required_columns_) for lv, m in self.models.items()}
 
     @property
     def bad_mask_of(self) -> dict[int, object]:
@@ -75,7 +78,8 @@ class ModelSet:
                 if hasattr(m, "bad_value_mask")}
 
     def provenance(self, cfg: CatalogConfig) -> dict[str, Any]:
-        """Models, feature sets, temperatures, grids and versions, JSON-able."""
+        """Models, feature sets, features and colour bands, temperatures, grids and versions,
+        JSON-able."""
         import nncz
 
         levels = {}
@@ -83,6 +87,7 @@ class ModelSet:
             levels[str(lv)] = {"model": self.paths.get(lv, type(model).__name__),
                                "feature_set": cfg.feature_sets.get(lv, LEVELS[lv].feature_set),
                                "features": list(model.features_),
+                               "colours": [str(band) for band in model.colours],
                                "temperature": float(getattr(model, "temperature_", 1.0)),
                                "description": LEVELS[lv].description}
         return {"nncz_version": nncz.__version__, "grid": self.grid.to_dict(),
@@ -138,7 +143,7 @@ def process_chunk(sky: SkyChunk, models: ModelSet, cfg: CatalogConfig,
         One row per source with priority > 0, in source order; ``pdf_u16`` (rows, pdf_bins).
     """
     start = time.perf_counter()
-    priority, per_level = assign_levels(sky, models.features_of, cfg,
+    priority, per_level = assign_levels(sky, models.columns_of, cfg,
                                         bad_mask_of=models.bad_mask_of)
     start = _tick(timings, "features", start)
     keep = np.flatnonzero(priority > 0)

@@ -1,6 +1,6 @@
 """A model's features from a survey file, with the training cuts; rows keep their place.
 
->>> features, cut = prepare_for_model(sweep_table, "lsdr10", estimator.features_)  # doctest: +SKIP
+>>> inputs, cut = prepare_for_model(sweep, "lsdr10", model.required_columns_)  # doctest: +SKIP
 
 The cuts, magnitudes and dust correction are those of the training sets
 (:func:`nncz.surveys.select_lsdr10`, :func:`nncz.surveys.select_ps1`, called the same way as
@@ -114,7 +114,8 @@ def prepare_for_model(table: Inputs, survey: str, features: Sequence[str], *,
     survey : str
         ``lsdr10`` (also ``lsdr9``, ``lsdr8``, ``ls``) or ``ps1``.
     features : sequence of str
-        The model's feature columns (``estimator.features_``).
+        The columns the model reads (``estimator.required_columns_``: its features, then its
+        colour bands that are not features).
     snr_bands : sequence of str, optional
         LSDR10 bands held to S/N >= 5 (default the method's g r z W1 W2, as training).
     dust : str
