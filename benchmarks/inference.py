@@ -1,10 +1,12 @@
 """Prediction throughput against this machine's own fp32 GEMM roofline, measured side by side.
 
-    python benchmarks/inference.py [--rows 200000] [--threads N] [--memory [--readme]] [--all]
+    python benchmarks/inference.py [--rows 200000] [--threads N] [--accuracy MODEL] [--readme]
+    python benchmarks/inference.py --memory [--readme] | --all
 
 Prints galaxies/s for (a) a plain eval of the unfused torch MLP, (b) the network nncz runs
 (batch norm folded, skips fused), (c) the whole prediction nncz does (``estimator.predict``:
-network, calibration and every PDF product), (d) the same in bf16 and int8 (opt-in
+network, calibration and every PDF product; with a PIT map, the default calibration, and with a
+temperature), (d) the same in bf16 and int8 (opt-in
 ``precision=``), and for each the roofline ratio: model FLOPs per galaxy x galaxies/s over the
 FLOP/s of a large fp32 matrix multiply. The GEMM is timed right before and after every path,
 interleaved, and each figure is the best of several repeats, so that a machine shared with other
@@ -340,7 +342,8 @@ def main() -> None:
     parser.add_argument("--accuracy", metavar="MODEL", help="model trained on the BOSS train "
                         "split: accuracy per precision (with --all: default runs/boss_bench)")
     parser.add_argument("--readme", action="store_true",
-                        help="with --memory: write its table into benchmarks/README.md")
+                        help="write this run's table (throughput and --accuracy, or --memory) "
+                        "into benchmarks/README.md")
     parser.add_argument("--all", action="store_true",
                         help="everything, and rewrite the table in benchmarks/README.md")
     args = parser.parse_args()
@@ -365,6 +368,8 @@ def main() -> None:
         memory_results = memory_report([int(s) for s in args.sizes.split(",")])
         print_memory(memory_results)
         write_block("memory", memory_table(memory_results))
+    if args.readme and not args.all:
+        write_block("bench", readme_table(report))
     if args.all:
         from training import compare_wait, print_rates
 
