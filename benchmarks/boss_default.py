@@ -60,7 +60,7 @@ def run_baseline(name: str, train: pd.DataFrame, test: pd.DataFrame) -> dict:
     model = BASELINES[name](seed=0, n_jobs=1).fit(train, FEATURES, target="z_spec",
                                                   validation=0.1)
     train_s = time.perf_counter() - started
-    z_phot = model.predict(test)["z_phot_mean"].to_numpy()  # NaN where a feature is not finite
+    z_phot = model.predict(test)["z_phot_mean"].to_numpy()  # NaN only where no feature is usable
     result = score_all_rows(z_phot, test.z_spec.to_numpy())
     result.update(train_s=round(train_s, 1), best_params=model.best_params_)
     return result
