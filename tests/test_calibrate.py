@@ -135,3 +135,15 @@ def test_pit_map_gives_nan_rows_for_rows_without_probability():
     corrected = apply_pit(pdf, knots)
     assert np.isnan(corrected[:3]).all()
     assert np.isfinite(corrected[3]).all() and abs(corrected[3].sum() - 1) < 1e-6
+
+
+def test_calibration_applies_its_current_knots():
+    """The tabulated map is cached per knots, so knots set after an apply are the ones used."""
+    from nncz.calibrate import Calibration
+
+    pdf = np.random.default_rng(6).dirichlet(np.ones(30), size=20)
+    calibration = Calibration("pit", pit_x=[0.0, 1.0], pit_y=[0.0, 1.0])  # the identity
+    np.testing.assert_allclose(calibration.apply(pdf), pdf, atol=1e-6)
+    calibration.pit_x, calibration.pit_y = [0.0, 0.2, 1.0], [0.0, 0.5, 1.0]
+    assert np.abs(calibration.apply(pdf) - pdf).max() > 1e-2
+    np.testing.assert_allclose(calibration.apply(pdf), apply_pit(pdf, ([0, 0.2, 1], [0, 0.5, 1])))

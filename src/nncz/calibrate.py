@@ -10,8 +10,9 @@ saves in its model bundle and applies in every prediction path.
 
 from __future__ import annotations
 
+import functools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -238,6 +239,12 @@ def apply_pit_map(pdf: torch.Tensor, table: tuple[torch.Tensor, torch.Tensor]) -
     return out if all_usable else out.masked_fill_(~usable, float("nan"))
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_table(x: tuple[float, ...], y: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`pit_map_table` of the knots ``(x, y)``, made once per map (not per batch)."""
+    return pit_map_table((np.asarray(x), np.asarray(y)))
+
+
 def log_probabilities(pdf: np.ndarray) -> np.ndarray:
     """``log p`` as float32 logits (``-inf`` where ``p = 0``), for the temperature functions."""
     with np.errstate(divide="ignore"):
@@ -267,8 +274,6 @@ class Calibration:
     temperature: float = 1.0
     pit_x: list[float] | None = None
     pit_y: list[float] | None = None
-    _pit_table: tuple[torch.Tensor, torch.Tensor] | None = field(
-        default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -293,7 +298,7 @@ class Calibration:
                                                grid.bin_index(z_true), TEMPERATURE_BOUNDS)
         elif self.method == "pit":
             x, y = fit_pit_map(pit(pdf_raw, grid, z_true), PIT_KNOTS)
-            self.pit_x, self.pit_y, self._pit_table = x.tolist(), y.tolist(), None
+            self.pit_x, self.pit_y = x.tolist(), y.tolist()
         low, high = TEMPERATURE_BOUNDS
         if self.method in ("crps", "nll") and not low * 1.01 < self.temperature < high / 1.01:
             log.warning("the fitted temperature T = %.3g lies on its search bound [%g, %g]: the "
@@ -311,9 +316,7 @@ class Calibration:
         if self.temperature != 1.0:
             pdf = torch.softmax(torch.log(pdf) / self.temperature, dim=1)
         if self.pit_x is not None:
-            if self._pit_table is None:
-                self._pit_table = pit_map_table((np.asarray(self.pit_x), np.asarray(self.pit_y)))
-            pdf = apply_pit_map(pdf, self._pit_table)
+            pdf = apply_pit_map(pdf, _cached_table(tuple(self.pit_x), tuple(self.pit_y)))
         return pdf
 
     def to_dict(self) -> dict:
