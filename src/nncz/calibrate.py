@@ -80,11 +80,14 @@ def fit_temperature(
 
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     """Softmax of ``logits / temperature`` along the last axis (float32, rows sum to 1)."""
-    scaled = np.asarray(logits, dtype=np.float32) / np.float32(temperature)
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    np.exp(scaled, out=scaled)
-    scaled /= scaled.sum(axis=-1, keepdims=True)
-    return scaled
+    logits_t = torch.from_numpy(np.ascontiguousarray(logits, dtype=np.float32))
+    return tempered(logits_t, temperature).numpy()
+
+
+def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """:func:`apply_temperature` on a float32 tensor (what :meth:`Calibration.apply_tensor`
+    applies to ``log p``)."""
+    return torch.softmax(logits / temperature, dim=-1)
 
 
 def fit_temperature_crps(
@@ -314,7 +317,7 @@ class Calibration:
     def apply_tensor(self, pdf: torch.Tensor) -> torch.Tensor:
         """:meth:`apply` on a float32 tensor (N, n_bins), as the prediction loop calls it."""
         if self.temperature != 1.0:
-            pdf = torch.softmax(torch.log(pdf) / self.temperature, dim=1)
+            pdf = tempered(torch.log(pdf), self.temperature)
         if self.pit_x is not None:
             pdf = apply_pit_map(pdf, _cached_table(tuple(self.pit_x), tuple(self.pit_y)))
         return pdf
