@@ -60,7 +60,7 @@ def gemm_flops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best_seconds(lambda: torch.mm(a, b), repeats)
 
 
-def interleaved(function, repeats: int = 3) -> tuple[float, float]:
+def interleaved(function, repeats: int = 5) -> tuple[float, float]:
     """(best seconds of ``function``, best GEMM FLOP/s) with the GEMM timed around each run."""
     function()  # warm-up
     path, gemm = [], [gemm_flops(repeats=2)]

@@ -19,15 +19,16 @@ from torch import nn
 from nncz.calibrate import Calibration
 from nncz.grid import RedshiftGrid
 from nncz.pdf import PRODUCT_COLUMNS
-from nncz.pdf_kernel import products
+from nncz.pdf_kernel import batch_products
 
 BATCH_ROWS = 1024
 TEMPERATURE_ONLY = ("crps", "nll", "none")  # calibrations that are softmax(log p / T) alone
 
 
 def batch_pdf(models: list[nn.Module], x: np.ndarray,
-              calibration: Calibration | None) -> np.ndarray:
-    """PDFs (B, n_bins) float32 of one batch of standardised features ``x`` (B, n_inputs).
+              calibration: Calibration | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """PDFs (B, n_bins) float32 of one batch of standardised features ``x`` (B, n_inputs), and
+    their CDF at the upper bin edges (B, n_bins) where the calibration made it (None otherwise).
 
     The members' softmax outputs are averaged, then ``calibration`` (None: raw) is applied. For
     one network and a temperature, ``softmax(logits / T)`` equals ``softmax(log p / T)`` of
@@ -35,18 +36,20 @@ def batch_pdf(models: list[nn.Module], x: np.ndarray,
     """
     x_t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     with torch.inference_mode():
-        if len(models) == 1 and (calibration is None or (
-                calibration.method in TEMPERATURE_ONLY and calibration.pit_x is None)):
+        if len(models) == 1:
             logits = models[0](x_t)
-            if calibration is not None and calibration.temperature != 1.0:
-                logits.mul_(1.0 / calibration.temperature)
-            return torch.softmax(logits, dim=1).numpy()
-        total = None
-        for model in models:
-            pdf = torch.softmax(model(x_t), dim=1)
-            total = pdf if total is None else total.add_(pdf)
-        total.div_(len(models))
-        return (total if calibration is None else calibration.apply_tensor(total)).numpy()
+            if calibration is None or (calibration.method in TEMPERATURE_ONLY
+                                       and calibration.pit_x is None):
+                if calibration is not None and calibration.temperature != 1.0:
+                    logits.mul_(1.0 / calibration.temperature)
+                return torch.softmax(logits, dim=1), None
+            pdf = torch.softmax(logits, dim=1)
+        else:
+            pdf = torch.softmax(models[0](x_t), dim=1)
+            for model in models[1:]:
+                pdf.add_(torch.softmax(model(x_t), dim=1))
+            pdf.div_(len(models))
+        return (pdf, None) if calibration is None else calibration.apply_with_cdf(pdf)
 
 
 def member_pdf(models: list[nn.Module], x: np.ndarray, calibration: Calibration | None = None,
@@ -54,10 +57,10 @@ def member_pdf(models: list[nn.Module], x: np.ndarray, calibration: Calibration 
     """PDFs (N, n_bins) float32: the mean of the members' softmax outputs, then ``calibration``
     (None: raw), batch by batch."""
     if not len(x):
-        return batch_pdf(models, x, calibration)
+        return batch_pdf(models, x, calibration)[0].numpy()
     out = None
     for start in range(0, len(x), batch_rows):
-        pdf = batch_pdf(models, x[start : start + batch_rows], calibration)
+        pdf = batch_pdf(models, x[start : start + batch_rows], calibration)[0].numpy()
         if out is None:
             out = np.empty((len(x), pdf.shape[1]), dtype=np.float32)
         out[start : start + len(pdf)] = pdf
@@ -72,8 +75,8 @@ def predict_arrays(models: list[nn.Module], x: np.ndarray, calibration: Calibrat
     """
     values = np.empty((len(x), len(PRODUCT_COLUMNS)), dtype=np.float32)
     for start in range(0, len(x), batch_rows):
-        pdf = batch_pdf(models, x[start : start + batch_rows], calibration)
-        products(pdf, grid, out=values[start : start + len(pdf)])
+        pdf, cdf = batch_pdf(models, x[start : start + batch_rows], calibration)
+        values[start : start + len(pdf)] = batch_products(pdf, grid, cdf=cdf)
         if pdf_out is not None:
-            pdf_out[start : start + len(pdf)] = pdf
+            pdf_out[start : start + len(pdf)] = pdf.numpy()
     return values

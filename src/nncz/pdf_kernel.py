@@ -16,6 +16,8 @@ its cache; issue 14, benchmarks/README.md), a third of the 500 MB budget, for 2%
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -44,25 +46,33 @@ def products(pdf: np.ndarray, grid, alpha: float = 0.03,
         out = np.empty((len(pdf), 9), dtype=np.float32)
     for start in range(0, len(pdf), BATCH_ROWS):
         batch = np.ascontiguousarray(pdf[start : start + BATCH_ROWS], dtype=np.float32)
-        out[start : start + len(batch)] = _batch_products(torch.from_numpy(batch), grid, alpha)
+        out[start : start + len(batch)] = batch_products(torch.from_numpy(batch), grid, alpha)
     return out
 
 
-def _batch_products(pdf: torch.Tensor, grid, alpha: float) -> np.ndarray:
-    """Products (B, 9) float32 of one batch of float32 PDFs (B, n_bins)."""
+def batch_products(pdf: torch.Tensor, grid, alpha: float = 0.03,
+                   cdf: torch.Tensor | None = None) -> np.ndarray:
+    """Products (B, 9) float32 of one batch of float32 PDFs (B, n_bins).
+
+    ``cdf`` is the running sum of ``pdf`` along the bins (B, n_bins) when the caller has already
+    made it (the PIT map does); it is then not summed again.
+    """
     n_rows, n_bins = pdf.shape
-    centres = torch.as_tensor(grid.centres)
-    basis = torch.stack([torch.ones_like(centres), centres, centres * centres], 1)
-    sums = pdf.double() @ basis  # (B, 3): sum, first and second moment, in float64
-    total = sums[:, 0]
+    pdf64 = pdf.double()
+    total = pdf64.sum(1)
     usable = torch.isfinite(total) & (total > 0)
     scale = torch.where((total - 1).abs() < NORMALISED_WITHIN, 1.0, 1.0 / total)
     if not bool((scale == 1).all()):
         pdf = (pdf * scale[:, None]).float()
-        sums = pdf.double() @ basis
-    mean = sums[:, 1]
-    spread = (sums[:, 2] - 2 * mean * sums[:, 1] + mean * mean * sums[:, 0]).clamp_min(0).sqrt()
-    cdf = torch.cumsum(pdf, 1)  # CDF at each bin's upper edge
+        pdf64, cdf = pdf.double(), None
+        total = pdf64.sum(1)
+    centres, squares = _centre_powers(grid)
+    # two float64 matrix-vector products: one (B, n_bins) x (n_bins, 3) product runs ~4x slower
+    mean = torch.mv(pdf64, centres)
+    # sum p (z - mean)^2 = sum p z^2 - mean^2 (2 - sum p): exact for rows summing to 1 +- 1e-5
+    spread = (torch.mv(pdf64, squares) - mean * mean * (2 - total)).clamp_min(0).sqrt()
+    if cdf is None:
+        cdf = torch.cumsum(pdf, 1)  # CDF at each bin's upper edge
     levels = torch.tensor(LEVELS, dtype=torch.float32).expand(n_rows, len(LEVELS)).contiguous()
     index = torch.searchsorted(cdf, levels).clamp_max(n_bins - 1)
     mass = pdf.gather(1, index)
@@ -82,3 +92,10 @@ def _batch_products(pdf: torch.Tensor, grid, alpha: float) -> np.ndarray:
                           cdf_at[:, 1] - cdf_at[:, 0]], 1).float().numpy()
     values[~usable.numpy()] = np.nan
     return values
+
+
+@functools.lru_cache(maxsize=16)
+def _centre_powers(grid) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bin centres and their squares (float64 tensors) of ``grid``, made once per grid."""
+    centres = torch.as_tensor(grid.centres, dtype=torch.float64)
+    return centres, centres * centres
