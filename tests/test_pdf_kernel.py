@@ -169,3 +169,26 @@ def test_reduced_precision_is_close_but_not_fp32(precision):
     assert np.median(np.abs(low.z_phot_mean - fp32.z_phot_mean)) < 2e-3
     with pytest.raises(ValueError, match="precision must be one of"):
         estimator.predict(table, precision="fp16")
+
+
+@pytest.mark.parametrize("calibration", [Calibration("crps", temperature=1.4),
+                                         Calibration("pit", pit_x=[0, 0.3, 0.7, 1],
+                                                     pit_y=[0, 1 / 3, 2 / 3, 1])])
+def test_batches_on_worker_threads_give_the_same_bits(calibration):
+    """Batches run side by side on one thread each (torch's thread count > 1) give exactly the
+    products and PDFs of one batch at a time, and torch's thread count comes back."""
+    from nncz.infer import predict_arrays
+
+    estimator = random_estimator(1, calibration)
+    x = estimator.model_inputs(feature_table(5000))
+    models, grid = estimator._inference_models(), estimator.grid
+    threads = torch.get_num_threads()
+    pdf_one, pdf_three = (np.empty((len(x), grid.n_bins), np.float32) for _ in range(2))
+    one = predict_arrays(models, x, calibration, grid, pdf_one, batch_rows=512, workers=1)
+    three = predict_arrays(models, x, calibration, grid, pdf_three, batch_rows=512, workers=3)
+    assert np.array_equal(one, three, equal_nan=True)
+    assert np.array_equal(pdf_one, pdf_three, equal_nan=True)
+    assert torch.get_num_threads() == threads
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):  # a worker error reaches us
+        predict_arrays(models, x[:, :2], calibration, grid, workers=3)
+    assert torch.get_num_threads() == threads

@@ -7,10 +7,15 @@ CPU caches instead of making (chunk, n_bins) round trips through memory; measure
 network (benchmarks/inference.py), 65,536-row batches ran at about half the speed of 2,048-row
 ones for the network alone; 1,024-row batches run as fast as 2,048-row ones (132k rows/s each,
 one thread, side by side) and take ~25 MB less of `nncz predict`'s peak memory (issue 14). No
-(chunk, n_bins) array is made unless the PDFs are asked for.
+(chunk, n_bins) array is made unless the PDFs are asked for. With more than one torch thread,
+several batches run at once on worker threads (:func:`predict_arrays`).
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -23,6 +28,7 @@ from nncz.pdf_kernel import batch_products
 
 BATCH_ROWS = 1024
 TEMPERATURE_ONLY = ("crps", "nll", "none")  # calibrations that are softmax(log p / T) alone
+MAX_WORKERS = 4  # batches at once: each holds ~33 MB of temporaries (issue 14's 500 MB)
 
 
 def batch_pdf(models: list[nn.Module], x: np.ndarray,
@@ -69,14 +75,51 @@ def member_pdf(models: list[nn.Module], x: np.ndarray, calibration: Calibration 
 
 def predict_arrays(models: list[nn.Module], x: np.ndarray, calibration: Calibration | None,
                    grid: RedshiftGrid, pdf_out: np.ndarray | None = None,
-                   batch_rows: int = BATCH_ROWS) -> np.ndarray:
+                   batch_rows: int = BATCH_ROWS, workers: int | None = None) -> np.ndarray:
     """Products (N, 9) float32 (columns of :data:`nncz.pdf.PRODUCT_COLUMNS`) of standardised
     features ``x`` (N, n_inputs); their PDFs are written into ``pdf_out`` (N, n_bins) if given.
+
+    ``workers`` batches run at once (default: torch's thread count, at most
+    :data:`MAX_WORKERS`), torch's threads shared out between them: the calibration and products
+    are a chain of small operations that torch does not spread over threads, so one batch at a
+    time on two threads split only the network (see :func:`_batch_workers`).
     """
     values = np.empty((len(x), len(PRODUCT_COLUMNS)), dtype=np.float32)
-    for start in range(0, len(x), batch_rows):
+
+    def run(start: int) -> None:
         pdf, cdf = batch_pdf(models, x[start : start + batch_rows], calibration)
         values[start : start + len(pdf)] = batch_products(pdf, grid, cdf=cdf)
         if pdf_out is not None:
             pdf_out[start : start + len(pdf)] = pdf.numpy()
+
+    starts = range(0, len(x), batch_rows)
+    threads = torch.get_num_threads()
+    workers = min(min(threads, MAX_WORKERS) if workers is None else workers, len(starts))
+    if workers <= 1:
+        for start in starts:
+            run(start)
+    else:
+        with _batch_workers(workers, max(1, threads // workers)) as pool:
+            list(pool.map(run, starts))
     return values
+
+
+@contextlib.contextmanager
+def _batch_workers(workers: int, threads_each: int) -> Iterator[ThreadPoolExecutor]:
+    """A pool of ``workers`` threads in which torch runs on ``threads_each`` threads; torch's
+    thread count is restored on leaving.
+
+    Torch releases the GIL inside its operations, so the workers' batches run side by side. On
+    2 cores, two batches on one thread each against one batch at a time on two threads: ~7%
+    more galaxies/s side by side, ~33 MB more peak memory (benchmarks/README.md). Torch's
+    thread count is process-wide: another thread of the caller using torch meanwhile also runs
+    on ``threads_each``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads_each)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="nncz-predict")
+    try:
+        yield pool
+    finally:  # after an error or an interrupt, batches not yet started are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(threads)
