@@ -1,6 +1,6 @@
 """Prediction throughput against this machine's own fp32 GEMM roofline, measured side by side.
 
-    python benchmarks/inference.py [--rows 200000] [--threads N] [--accuracy MODEL] [--readme]
+    python benchmarks/inference.py [--rows 200000] [--threads 1,2] [--accuracy MODEL] [--readme]
     python benchmarks/inference.py --memory [--readme] | --all
 
 Prints galaxies/s for (a) a plain eval of the unfused torch MLP, (b) the network nncz runs
@@ -146,19 +146,20 @@ def throughput(rows: int, threads: int) -> list[dict]:
     for name, function in paths:
         seconds, peak = interleaved(function)
         rate = rows / seconds
-        results.append({"path": name, "rate": rate, "gflops": rate * flops / 1e9,
-                        "ratio": rate * flops / peak, "peak": peak / 1e9})
+        results.append({"path": name, "threads": threads, "rate": rate,
+                        "gflops": rate * flops / 1e9, "ratio": rate * flops / peak,
+                        "peak": peak / 1e9})
     return results
 
 
-def print_throughput(results: list[dict], rows: int, threads: int) -> None:
-    print(f"torch {torch.__version__}, {threads} threads, {rows} galaxies, "
+def print_throughput(results: list[dict], rows: int) -> None:
+    print(f"torch {torch.__version__}, {rows} galaxies, "
           f"{flops_per_sample(bench_estimator().members_[0]) / 1e6:.3f} MFLOP per galaxy "
           "(12 features -> 400 bins)")
-    print(f"{'path':<76}{'galaxies/s':>12}{'GFLOP/s':>9}{'GEMM':>8}{'ratio':>7}")
+    print(f"{'path':<76}{'threads':>8}{'galaxies/s':>12}{'GFLOP/s':>9}{'GEMM':>8}{'ratio':>7}")
     for r in results:
-        print(f"{r['path']:<76}{r['rate']:>12,.0f}{r['gflops']:>9.1f}{r['peak']:>8.1f}"
-              f"{r['ratio']:>7.2f}")
+        print(f"{r['path']:<76}{r['threads']:>8}{r['rate']:>12,.0f}{r['gflops']:>9.1f}"
+              f"{r['peak']:>8.1f}{r['ratio']:>7.2f}")
 
 
 BOSS = HERE.parents[1] / "shared/data/sdss_boss_dr10/sdss_boss_dr10.csv"
@@ -288,12 +289,12 @@ def machine() -> str:
 def readme_table(report: dict) -> str:
     """The Markdown of one ``--all`` run: every figure with its ratio and the machine."""
     lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {report['machine']};"
-             f" torch {torch.__version__}, {report['threads']} thread(s), "
-             f"{report['rows']:,} galaxies, 12 features -> 400 bins.", "",
-             "| inference path | galaxies/s | GFLOP/s | GEMM GFLOP/s (same run) | of roofline |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['path']} | {r['rate']:,.0f} | {r['gflops']:.1f} | {r['peak']:.1f} | "
-              f"{r['ratio']:.2f} |" for r in report["throughput"]]
+             f" torch {torch.__version__}, {report['rows']:,} galaxies, 12 features -> 400 "
+             "bins; the GEMM on as many threads as the path.", "",
+             "| inference path | threads | galaxies/s | GFLOP/s | GEMM GFLOP/s (same run) | "
+             "of roofline |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['path']} | {r['threads']} | {r['rate']:,.0f} | {r['gflops']:.1f} | "
+              f"{r['peak']:.1f} | {r['ratio']:.2f} |" for r in report["throughput"]]
     if "accuracy" in report:
         fp32 = report["accuracy"][0]
         lines += ["", "| precision (BOSS test split) | sigma_NMAD | vs fp32 | PIT KS | vs fp32 | "
@@ -337,7 +338,9 @@ def write_block(name: str, text: str, path: Path = HERE / "README.md") -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", default=None,
+                        help="comma-separated thread counts of the throughput table (default: "
+                        "1 and every core)")
     parser.add_argument("--memory", action="store_true",
                         help="only the peak RSS of nncz predict at --sizes")
     parser.add_argument("--sizes", default="10,100000,1000000,10000000",
@@ -350,8 +353,11 @@ def main() -> None:
     parser.add_argument("--all", action="store_true",
                         help="everything, and rewrite the table in benchmarks/README.md")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    report = {"machine": machine(), "threads": args.threads, "rows": args.rows}
+    cores = len(os.sched_getaffinity(0))
+    thread_counts = ([int(t) for t in args.threads.split(",")] if args.threads
+                     else sorted({1, cores}))
+    torch.set_num_threads(1)
+    report = {"machine": machine(), "rows": args.rows}
     print(report["machine"])
     if args.memory and not args.all:  # memory alone: no throughput
         results = memory_report([int(s) for s in args.sizes.split(",")])
@@ -359,8 +365,12 @@ def main() -> None:
         if args.readme:
             write_block("memory", memory_table(results))
         return
-    report["throughput"] = throughput(args.rows, args.threads)
-    print_throughput(report["throughput"], args.rows, args.threads)
+    report["throughput"] = []
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        report["throughput"] += throughput(args.rows, threads)
+    torch.set_num_threads(1)
+    print_throughput(report["throughput"], args.rows)
     model = args.accuracy or (str(DEFAULT_MODEL) if args.all else None)
     if model:
         if not Path(model).is_dir():
