@@ -407,9 +407,10 @@ class NNCEstimator(PhotoZEstimator):
         values were filled under the ``fill`` policy.
 
         ``precision="bf16"`` runs the hidden blocks of the network in bfloat16 (opt-in; faster
-        where the CPU has bf16 instructions; on SDSS BOSS sigma_NMAD and PIT KS moved by < 0.2%);
-        ``"int8"`` quantizes them (sigma_NMAD +2.4% on BOSS: outside a 1% tolerance). The
-        calibration and products stay float32; figures in benchmarks/README.md.
+        where the CPU has bf16 instructions; on the SDSS BOSS test split sigma_NMAD moved by
+        < 0.3%, PIT KS by +0.4% and -1.9% for two models trained alike); ``"int8"`` quantizes
+        them (sigma_NMAD +1.6% on BOSS: outside a 1% tolerance). The calibration and products
+        stay float32; figures in benchmarks/README.md.
         """
         bounds = self._chunk_bounds(table, chunk_rows, source, precision)
         pdfs = np.empty((len(table), self.grid.n_bins), np.float32) if return_pdf else None
