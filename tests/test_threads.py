@@ -1,4 +1,5 @@
 import os
+import platform
 import subprocess
 import sys
 
@@ -52,3 +53,31 @@ def test_threads_without_torch_loaded_go_through_the_environment():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "1"
+
+
+def test_one_malloc_arena_sets_glibcs_arena_limit(monkeypatch):
+    """The nncz command limits glibc to one heap (mallopt M_ARENA_MAX = 1); without a C
+    library that has mallopt nothing is called."""
+    from nncz import threads
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, parameter, value):
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(threads, "c_library", lambda: FakeLibc())
+    threads.one_malloc_arena()
+    assert calls == [(-8, 1)]  # glibc's M_ARENA_MAX
+    monkeypatch.setattr(threads, "c_library", lambda: object())
+    threads.one_malloc_arena()
+    assert calls == [(-8, 1)]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's functions")
+def test_the_c_library_is_found_without_ldconfig():
+    from nncz.threads import c_library
+
+    libc = c_library()
+    assert libc is not None and hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt")

@@ -10,7 +10,6 @@ so a crash never leaves a half-written output under the final name.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from nncz.paths import (  # noqa: F401 - re-exported: nncz.io is the public home
     split_group,
     table_format,
 )
+from nncz.threads import c_library
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> None:
@@ -312,19 +312,11 @@ def release_free_memory() -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-    libc = _libc()
+    libc = c_library()
     if libc is not None and hasattr(libc, "malloc_trim"):  # glibc only
         libc.malloc_trim(0)
 
 
-@functools.cache
-def _libc():
-    """The C library (ctypes), found once: ``find_library`` runs ``ldconfig`` each call."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    return ctypes.CDLL(name) if name else None
 
 
 def write_table(df: pd.DataFrame, path: str | Path, meta: dict | None = None) -> Path:

@@ -1,4 +1,4 @@
-"""How many CPU threads torch uses, and how its OpenMP threads wait.
+"""How many CPU threads torch uses, how its OpenMP threads wait, and where threads allocate.
 
 Torch's OpenMP threads spin while they wait for each other. On cores that other jobs keep busy,
 a spinning thread takes CPU from the thread it waits for, and training with 2 threads on 2 busy
@@ -7,10 +7,14 @@ cores ran 3-10x slower than with 1 (benchmarks/training.py). Two rules avoid tha
 - the passive wait policy (threads sleep while they wait), set before torch is imported;
 - without an explicit thread count, as many threads as the cores left idle by other jobs at
   start (the 1-minute load average), at least one.
+
+The ``nncz`` command also makes all threads allocate from one C-library heap
+(:func:`one_malloc_arena`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -19,12 +23,41 @@ import sys
 log = logging.getLogger("nncz")
 
 WAIT_POLICY = "PASSIVE"
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 def prefer_passive_wait() -> None:
     """Set ``OMP_WAIT_POLICY=PASSIVE`` unless the user set a policy; must run before torch is
     imported (OpenMP reads it once, when torch's runtime starts)."""
     os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
+
+
+def one_malloc_arena() -> None:
+    """Make every thread allocate from the C library's one main heap (glibc: ``M_ARENA_MAX``
+    of 1; elsewhere nothing). Must run before other threads start (numpy's BLAS starts its own
+    when it is imported).
+
+    glibc gives threads their own heaps ("arenas"), each keeping what its thread freed. With
+    the prediction's worker threads (:func:`nncz.infer.predict_arrays`) that memory is held
+    per worker: ``nncz predict --threads 2 --pdf-output`` of 10^6 rows peaked at 529 MB,
+    470-475 MB with one arena, in the same time (issue 14, benchmarks/README.md). The threads
+    allocate a few large blocks per batch, so they do not queue for the one heap.
+    """
+    libc = c_library()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(M_ARENA_MAX, 1)
+
+
+@functools.cache
+def c_library():
+    """The C library's functions (ctypes), or None: the symbols the process has loaded, which
+    include the C library's (``ctypes.util.find_library`` would run ``ldconfig``, ~20 ms)."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
 
 
 def idle_cores(cores: int | None = None, load: float | None = None) -> int:

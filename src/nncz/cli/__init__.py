@@ -25,7 +25,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
-from nncz.threads import prefer_passive_wait, set_torch_threads
+from nncz.threads import one_malloc_arena, prefer_passive_wait, set_torch_threads
 
 # The process is nncz's: settings its libraries read once, when they load, come first.
 # OpenMP threads waiting for work sleep instead of spinning, so that cores shared with other jobs
@@ -36,6 +36,9 @@ prefer_passive_wait()
 # each chunk; its default mimalloc pool keeps freed memory (nncz predict at 10^7 rows: 514 MB
 # peak with it; benchmarks/README.md).
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+# Threads allocate from one heap, whose freed memory io.release_free_memory returns (nncz predict
+# --threads 2 --pdf-output, 10^6 rows: 529 MB peak with a heap per thread, 470-475 MB).
+one_malloc_arena()
 
 import yaml  # noqa: E402
 
