@@ -12,9 +12,9 @@ FLOP/s of a large fp32 matrix multiply. The GEMM is timed right before and after
 interleaved, and each figure is the best of several repeats, so that a machine shared with other
 jobs biases numerator and denominator alike. ``--memory`` measures only the peak RSS of
 `nncz predict` at 10, 1e5, 1e6 and 1e7 rows in subprocesses (100,000-row row groups; default
-chunk and 200,000-row chunks; with ``--pdf-output`` up to 1e6; ``--readme`` writes its table
-into benchmarks/README.md); ``--all`` runs everything and rewrites the tables in
-benchmarks/README.md.
+chunk and 200,000-row chunks; with ``--pdf-output`` up to 1e6; one thread, then plain and with
+PDFs on every core; ``--readme`` writes its table into benchmarks/README.md); ``--all`` runs
+everything and rewrites the tables in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def print_accuracy(results: list[dict], model_dir: Path) -> None:
 
 
 def peak_rss_of_predict(rows: int, model_dir: Path, work: Path, extra: list[str],
-                        env: dict | None = None) -> float:
+                        env: dict | None = None, threads: int = 1) -> float:
     """Peak RSS (MB) of a `nncz predict` subprocess on a generated table of ``rows`` rows."""
     table_path = work / f"in_{rows}.parquet"
     if not table_path.exists():
@@ -207,7 +207,7 @@ def peak_rss_of_predict(rows: int, model_dir: Path, work: Path, extra: list[str]
     # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts at its parent's RSS at fork
     command = [sys.executable, "-c",
                "import sys; from nncz.cli import main; "
-               f"code = main(['-q','--threads','1','predict','{model_dir}','{table_path}',"
+               f"code = main(['-q','--threads','{threads}','predict','{model_dir}','{table_path}',"
                f"'--output','{work}/out_{rows}.parquet','--overwrite'] + {extra!r}); "
                "print([l.split()[1] for l in open('/proc/self/status') if "
                "l.startswith('VmHWM')][0]); sys.exit(code)"]
@@ -233,9 +233,10 @@ def write_parquet_rows(path: Path, rows: int, block: int = 100_000) -> None:
     writer.close()
 
 
-def memory(sizes: list[int], with_pdf: bool, chunk_rows: int | None = None) -> list[dict]:
+def memory(sizes: list[int], with_pdf: bool, chunk_rows: int | None = None,
+           threads: int = 1) -> list[dict]:
     """Peak RSS of `nncz predict` at each size, in subprocesses; ``chunk_rows``: its
-    ``--chunk-rows`` (None: the CLI's default)."""
+    ``--chunk-rows`` (None: the CLI's default); ``threads``: its ``--threads``."""
     results = []
     with tempfile.TemporaryDirectory() as work_dir:
         work = Path(work_dir)
@@ -244,8 +245,8 @@ def memory(sizes: list[int], with_pdf: bool, chunk_rows: int | None = None) -> l
             extra = ["--pdf-output", f"{work}/pdf_{rows}.h5"] if with_pdf else []
             extra += ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
             start = time.perf_counter()
-            peak = peak_rss_of_predict(rows, work / "model", work, extra)
-            results.append({"rows": rows, "peak_mb": peak, "pdf": with_pdf,
+            peak = peak_rss_of_predict(rows, work / "model", work, extra, threads=threads)
+            results.append({"rows": rows, "peak_mb": peak, "pdf": with_pdf, "threads": threads,
                             "chunk_rows": chunk_rows, "seconds": time.perf_counter() - start})
             for name in (f"out_{rows}.parquet", f"pdf_{rows}.h5", f"in_{rows}.parquet"):
                 (work / name).unlink(missing_ok=True)
@@ -254,20 +255,28 @@ def memory(sizes: list[int], with_pdf: bool, chunk_rows: int | None = None) -> l
 
 def memory_report(sizes: list[int]) -> list[dict]:
     """Every memory variant of the table: default chunk, 200,000-row chunks (the default
-    before issue 14), PDFs written."""
-    return (memory(sizes, False) + memory(sizes, False, chunk_rows=200_000)
-            + memory([n for n in sizes if n <= 1_000_000], True))
+    before issue 14), PDFs written; on one thread, then the plain and PDF runs again on every
+    core (``nncz predict``'s default on an idle machine: worker threads hold batches too)."""
+    small = [n for n in sizes if n <= 1_000_000]
+    results = (memory(sizes, False) + memory(sizes, False, chunk_rows=200_000)
+               + memory(small, True))
+    cores = len(os.sched_getaffinity(0))
+    if cores > 1:
+        results += memory(sizes, False, threads=cores) + memory(small, True, threads=cores)
+    return results
 
 
 def print_memory(results: list[dict]) -> None:
     for r in results:
-        print(f"nncz predict peak RSS at {r['rows']:>11,} rows, {_variant(r):<40}: "
+        print(f"nncz predict peak RSS at {r['rows']:>11,} rows, {_variant(r):<52}: "
               f"{r['peak_mb']:>6,.0f} MB ({r['seconds']:.0f} s)")
 
 
 def _variant(r: dict) -> str:
+    threads = r.get("threads", 1)
     return ("with --pdf-output" if r["pdf"] else "products only") + (
-        f", --chunk-rows {r['chunk_rows']:,}" if r.get("chunk_rows") else ", default chunk")
+        f", --chunk-rows {r['chunk_rows']:,}" if r.get("chunk_rows") else ", default chunk") + (
+        f", --threads {threads}" if threads != 1 else "")
 
 
 def _vs_1e5(r: dict, results: list[dict]) -> str:
@@ -314,7 +323,7 @@ def readme_table(report: dict) -> str:
 def memory_table(results: list[dict]) -> str:
     """The Markdown of one memory run, with the machine it ran on."""
     lines = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()};"
-             f" torch {torch.__version__}, one thread.", "",
+             f" torch {torch.__version__}; one thread unless the line says otherwise.", "",
              "| `nncz predict` | rows | peak RSS MB | vs 1e5 rows |", "|---|---:|---:|---:|"]
     lines += [f"| {_variant(r)} | {r['rows']:,} | {r['peak_mb']:,.0f} | {_vs_1e5(r, results)} |"
               for r in results]
