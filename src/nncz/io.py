@@ -317,8 +317,6 @@ def release_free_memory() -> None:
         libc.malloc_trim(0)
 
 
-
-
 def write_table(df: pd.DataFrame, path: str | Path, meta: dict | None = None) -> Path:
     """Write ``df`` to ``path`` (format from the extension) atomically, with metadata.
 

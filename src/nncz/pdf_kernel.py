@@ -1,12 +1,13 @@
 """The 9 PDF products of a batch of PDFs in a few batched torch operations (prediction's path).
 
 The numpy reference (:func:`nncz.pdf.products_numpy`) makes about a dozen (N, n_bins) passes;
-here a batch of :data:`BATCH_ROWS` rows (3.2 MB of float32 PDFs at 400 bins, in the L2 cache)
-takes one float64 matrix product for the sum and both moments, one cumulative sum, one batched
-binary search for the five quantile levels and one argmax. Same conventions as the reference:
-the CDF is the float32 running sum of the bin probabilities (as ``np.cumsum`` gives it), a
-quantile lies in the first bin whose upper CDF reaches its level, linear within the bin; sums
-and moments are taken in float64.
+here a batch (:data:`BATCH_ROWS` rows from :func:`products`; prediction's 1,024-row batches
+through :func:`batch_products`) takes a float64 sum and two float64 matrix-vector products for
+both moments, one cumulative sum (none when the PIT map has made the CDF), one batched binary
+search for the five quantile levels and one argmax. Same conventions as the reference: the CDF
+is the float32 running sum of the bin probabilities (as ``np.cumsum`` gives it; the PIT map's
+``G(F)`` when calibrated by it), a quantile lies in the first bin whose upper CDF reaches its
+level, linear within the bin; sums and moments are taken in float64.
 
 A numba kernel did this before (0.84 us a galaxy against 1.05 us here, network 8.4 us, on one
 thread of this machine): it was dropped because numba and LLVM cost `nncz predict` ~160 MB of
@@ -69,7 +70,7 @@ def batch_products(pdf: torch.Tensor, grid, alpha: float = 0.03,
     centres, squares = _centre_powers(grid)
     # two float64 matrix-vector products: one (B, n_bins) x (n_bins, 3) product runs ~4x slower
     mean = torch.mv(pdf64, centres)
-    # sum p (z - mean)^2 = sum p z^2 - mean^2 (2 - sum p): exact for rows summing to 1 +- 1e-5
+    # sum p (z - mean)^2 written out: sum p z^2 - mean^2 (2 - sum p), with mean = sum p z
     spread = (torch.mv(pdf64, squares) - mean * mean * (2 - total)).clamp_min(0).sqrt()
     if cdf is None:
         cdf = torch.cumsum(pdf, 1)  # CDF at each bin's upper edge
