@@ -97,40 +97,64 @@ def plan_stripes(inputs: Inputs, chunk_rows: int, read_rows: int = 1_000_000) ->
 
 
 def _scatter(inputs: Inputs, cfg: CatalogConfig, edges: np.ndarray, bucket_dir: Path,
-             read_rows: int, buffer_rows: int) -> dict[str, int]:
+             read_rows: int, buffer_rows: int, jobs: int = 1) -> dict[str, int]:
     """Append every input row to the bucket of its stripe (+ neighbours within the margin).
 
-    Returns the number of rows (finite declination) of each survey.
+    With ``jobs > 1`` the surveys are scattered side by side in forked processes, largest file
+    first (each survey has its own buckets). The scatter also leaves ~100-150 MB of freed memory
+    that the allocators keep and cannot return (fragmented); in a child it goes back to the
+    system when the child exits, instead of staying in this process and in every stripe worker
+    forked from it (issue 14). Returns the number of rows (finite declination) of each survey.
     """
+    surveys = sorted(inputs.items(), key=lambda item: -_file_bytes(item[1]))
+    tasks = [(survey, path, cfg, edges, bucket_dir, read_rows, buffer_rows)
+             for survey, path in surveys]
+    if jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+            counts = pool.starmap(_scatter_survey, tasks, chunksize=1)
+    else:
+        counts = [_scatter_survey(*task) for task in tasks]
+    return {survey: n for (survey, _), n in zip(surveys, counts, strict=True)}
+
+
+def _file_bytes(path: Path) -> int:
+    """Size of ``path`` in bytes (0 for a directory or a missing file): the scatter's order."""
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _scatter_survey(survey: str, path: Path, cfg: CatalogConfig, edges: np.ndarray,
+                    bucket_dir: Path, read_rows: int, buffer_rows: int) -> int:
+    """:func:`_scatter` of one survey's table; returns its rows with a finite declination."""
     margin = cfg.margin_arcsec / 3600.0
     n_stripes = len(edges) - 1
-    n_rows: dict[str, int] = {}
-    for survey, path in inputs.items():
-        buffers: dict[int, list[pd.DataFrame]] = {}
-        held, flushes, offset_in = 0, 0, 0
-        columns = survey_columns(survey, path, cfg)
-        for chunk in iter_survey_chunks(path, survey, read_rows, columns=columns):
-            chunk = chunk.assign(**{INPUT_ROW: np.arange(offset_in, offset_in + len(chunk))})
-            offset_in += len(chunk)
-            dec = chunk[SURVEYS[survey][2]].to_numpy(np.float64)
-            lo = np.clip(np.searchsorted(edges, dec - margin, "right") - 1, 0, n_stripes - 1)
-            hi = np.clip(np.searchsorted(edges, dec + margin, "right") - 1, 0, n_stripes - 1)
-            n_rows[survey] = n_rows.get(survey, 0) + int(np.isfinite(dec).sum())
-            for offset in range(int((hi - lo).max(initial=0)) + 1):
-                stripe = lo + offset
-                rows = np.flatnonzero(np.isfinite(dec) & (stripe <= hi))
-                if not len(rows):  # an empty chunk, or no finite declination in it
-                    continue
-                rows = rows[np.argsort(stripe[rows], kind="stable")]
-                keys, starts = np.unique(stripe[rows], return_index=True)
-                for k, part_rows in zip(keys, np.split(rows, starts[1:]), strict=True):
-                    buffers.setdefault(int(k), []).append(chunk.iloc[part_rows])
-                    held += len(part_rows)
-            if held >= buffer_rows:
-                _flush(buffers, bucket_dir / survey, flushes)
-                held, flushes = 0, flushes + 1
-        if buffers:
+    n_rows = 0
+    buffers: dict[int, list[pd.DataFrame]] = {}
+    held, flushes, offset_in = 0, 0, 0
+    columns = survey_columns(survey, path, cfg)
+    for chunk in iter_survey_chunks(path, survey, read_rows, columns=columns):
+        chunk = chunk.assign(**{INPUT_ROW: np.arange(offset_in, offset_in + len(chunk))})
+        offset_in += len(chunk)
+        dec = chunk[SURVEYS[survey][2]].to_numpy(np.float64)
+        lo = np.clip(np.searchsorted(edges, dec - margin, "right") - 1, 0, n_stripes - 1)
+        hi = np.clip(np.searchsorted(edges, dec + margin, "right") - 1, 0, n_stripes - 1)
+        n_rows += int(np.isfinite(dec).sum())
+        for offset in range(int((hi - lo).max(initial=0)) + 1):
+            stripe = lo + offset
+            rows = np.flatnonzero(np.isfinite(dec) & (stripe <= hi))
+            if not len(rows):  # an empty chunk, or no finite declination in it
+                continue
+            rows = rows[np.argsort(stripe[rows], kind="stable")]
+            keys, starts = np.unique(stripe[rows], return_index=True)
+            for k, part_rows in zip(keys, np.split(rows, starts[1:]), strict=True):
+                buffers.setdefault(int(k), []).append(chunk.iloc[part_rows])
+                held += len(part_rows)
+        if held >= buffer_rows:
             _flush(buffers, bucket_dir / survey, flushes)
+            held, flushes = 0, flushes + 1
+    if buffers:
+        _flush(buffers, bucket_dir / survey, flushes)
     return n_rows
 
 
@@ -184,8 +208,9 @@ def _check_finished(out_dir: Path, key: dict, overwrite: bool) -> None:
 
 def _prepare(out_dir: Path, inputs: Inputs, cfg: CatalogConfig, chunk_rows: int,
              read_rows: int, buffer_rows: int, overwrite: bool,
-             key: dict) -> tuple[np.ndarray, Path, int]:
-    """Plan and scatter, or reuse a previous run's plan and buckets when they match."""
+             key: dict, jobs: int = 1) -> tuple[np.ndarray, Path, int]:
+    """Plan and scatter (``jobs`` surveys at once), or reuse a previous run's plan and buckets
+    when they match."""
     work = out_dir / "work"
     plan_path = work / "plan.json"
     if plan_path.exists():
@@ -198,25 +223,12 @@ def _prepare(out_dir: Path, inputs: Inputs, cfg: CatalogConfig, chunk_rows: int,
         shutil.rmtree(work)
     work.mkdir(parents=True)
     edges = plan_stripes(inputs, chunk_rows, read_rows)
-    n_rows = _scatter(inputs, cfg, edges, work / "buckets", read_rows, buffer_rows)
+    n_rows = _scatter(inputs, cfg, edges, work / "buckets", read_rows, buffer_rows, jobs)
     n_input = n_rows.get("ls", 0) + n_rows.get("ps1", 0)
     text = json.dumps({"key": key, "edges": edges.tolist(), "scattered": True,
                        "n_rows": n_rows, "n_input": n_input}, indent=1)
     atomic_write(plan_path, lambda temp: temp.write_text(text))
     return edges, work, n_input
-
-
-def _prepare_in_child(*args) -> tuple[np.ndarray, Path, int]:
-    """:func:`_prepare` in a forked child process (for ``jobs > 1``).
-
-    The scatter leaves ~100-150 MB of freed memory that the allocators keep and cannot return
-    (fragmented); in a child it goes back to the system when the child exits, instead of
-    staying in this process and in every worker forked from it (issue 14).
-    """
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(1) as pool:  # terminated on the way out
-        return pool.apply(_prepare, args)
 
 
 def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
@@ -271,9 +283,8 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
     t0 = time.perf_counter()
     key = run_key(inputs, cfg, chunk_rows, models)  # hashes the model files: once per run
     _check_finished(out_dir, key, overwrite)
-    prepare = _prepare_in_child if jobs > 1 else _prepare
-    edges, work, n_input_total = prepare(out_dir, inputs, cfg, chunk_rows, read_rows,
-                                         buffer_rows, overwrite, key)
+    edges, work, n_input_total = _prepare(out_dir, inputs, cfg, chunk_rows, read_rows,
+                                          buffer_rows, overwrite, key, jobs)
     t_prepare = time.perf_counter() - t0
     store = PartStore(work / "parts")
     n_stripes = len(edges) - 1
