@@ -85,7 +85,11 @@ def compare_wait(rows: int, batch_size: int, epochs: int) -> list[dict]:
                        "--json"]
             output = subprocess.run(command, env=env, capture_output=True, text=True,
                                     check=True, cwd=os.path.dirname(__file__)).stdout
-            results.append(json.loads(output.strip().splitlines()[-1]))
+            result = json.loads(output.strip().splitlines()[-1])
+            # as given: the subprocess's own OMP_WAIT_POLICY may have been set by nncz's import
+            # after torch (and its OpenMP) had loaded, too late to take effect
+            result["wait_policy"] = policy or "libgomp default"
+            results.append(result)
     finally:
         busy.kill()
         busy.wait()
