@@ -270,6 +270,9 @@ def run_catalog(inputs: Inputs, cfg: CatalogConfig, out_dir: str | Path,
         Concatenate the parts into the final files at the end.
     jobs : int
         Worker processes for the stripes (1: this process; torch then uses its own threads).
+        With ``jobs > 1`` the surveys are scattered by spawned processes, which import the
+        calling script: a script (not a notebook) must call this under
+        ``if __name__ == "__main__":``, as for any spawned multiprocessing pool.
     keep_work : bool
         Keep ``work/`` (buckets and parts, as large as the inputs) after a finalized run;
         by default it is removed once the final files are written.
